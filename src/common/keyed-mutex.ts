@@ -1,0 +1,34 @@
+/**
+ * Serializes work per key (a Docker network or endpoint ID, a pod UID) while
+ * different keys run in parallel. Entries are dropped once their queue drains.
+ */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => mine);
+    this.tails.set(key, tail);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+
+  /** Runs `fn` holding every key, acquired in sorted order so two callers cannot deadlock. */
+  async runAll<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const step = (i: number): Promise<T> =>
+      i === sorted.length ? fn() : this.run(sorted[i] as string, () => step(i + 1));
+    return step(0);
+  }
+
+  get size(): number {
+    return this.tails.size;
+  }
+}
