@@ -1,0 +1,180 @@
+/**
+ * A small method-table JSON-RPC server over node:http: `POST /<Kind>.<Method>` with a JSON body,
+ * answered with JSON. Handlers return a value or throw; only this module writes responses.
+ * Built for Docker's plugin client (no Content-Type, empty bodies, empty Host, keep-alive reuse).
+ */
+import { lstat, chmod, unlink } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { Logger } from '../../common/log.js';
+
+/** One RPC method: gets the parsed JSON body (`{}` when empty), resolves to the JSON answer. */
+export type MethodHandler = (body: unknown) => Promise<unknown>;
+
+/** Status and JSON body sent for a handler's throw. */
+export interface ErrorReply {
+  status: number;
+  body: unknown;
+}
+
+export interface MethodServerOptions {
+  /** Keys are method names without the leading slash, e.g. `NetworkDriver.Join`. */
+  routes: ReadonlyMap<string, MethodHandler>;
+  /** Maps a handler's throw to the reply; `method` is the route key. */
+  mapError: (err: unknown, method: string) => ErrorReply;
+  logger: Logger;
+  /** Request body cap; a larger body is answered 413. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Content-Type of every answer. Default Docker's plugin media type. */
+  contentType?: string;
+  /** A handler still running after this long is answered 500 (the work itself is not cancelled). Default 300 s. */
+  handlerTimeoutMs?: number;
+}
+
+export interface TlsFiles {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+export interface MethodServer {
+  /** Listens on a unix socket, replacing a stale socket file, and sets its file mode (e.g. 0o660). */
+  listenUnix(path: string, mode?: number): Promise<void>;
+  /** Listens on TCP (HTTPS when `tls` is given); resolves to the bound port (useful with port 0). */
+  listenTcp(host: string, port: number, tls?: TlsFiles): Promise<number>;
+  /** Stops accepting, closes idle keep-alive connections, waits for in-flight requests. */
+  close(): Promise<void>;
+}
+
+export const DOCKER_PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
+const DEFAULT_MAX_BODY = 1024 * 1024;
+
+class HttpReply extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** Creates the server; nothing listens until `listenUnix`/`listenTcp`. */
+export function createMethodServer(opts: MethodServerOptions): MethodServer {
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const contentType = opts.contentType ?? DOCKER_PLUGIN_CONTENT_TYPE;
+  const handlerTimeoutMs = opts.handlerTimeoutMs ?? 300_000;
+  const servers: http.Server[] = [];
+
+  const send = (res: http.ServerResponse, status: number, body: unknown): void => {
+    const text = `${JSON.stringify(body ?? {})}\n`;
+    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+
+  const onRequest = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const started = performance.now();
+    const method = (req.url ?? '/').split('?')[0]!.replace(/^\//, '');
+    let status = 200;
+    try {
+      if (req.method !== 'POST') {
+        res.setHeader('Allow', 'POST');
+        throw new HttpReply(405, `method ${req.method} not allowed: use POST`);
+      }
+      const handler = opts.routes.get(method);
+      if (!handler) throw new HttpReply(404, `unknown method ${method}`);
+      const body = parseBody(await readBody(req, maxBody));
+      send(res, 200, await withTimeout(handler(body), handlerTimeoutMs, method));
+    } catch (err) {
+      const reply = err instanceof HttpReply ? { status: err.status, body: { Err: err.message } } : opts.mapError(err, method);
+      status = reply.status;
+      if (!res.headersSent) send(res, reply.status, reply.body);
+      const logErr = status >= 500 ? err : (err as Error).message;
+      opts.logger.warn({ method, status, err: logErr }, 'request failed');
+    } finally {
+      opts.logger.debug({ method, status, ms: Math.round((performance.now() - started) * 1000) / 1000 }, 'request');
+    }
+  };
+
+  const configure = (server: http.Server): http.Server => {
+    server.keepAliveTimeout = 120_000; // Docker's Go client keeps idle plugin connections open
+    server.headersTimeout = 60_000;
+    server.requestTimeout = 120_000; // bounds receiving a request, so a stalled client cannot hang a socket
+    server.on('clientError', (err, socket) => {
+      opts.logger.debug({ err: err.message }, 'client error');
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
+    servers.push(server);
+    return server;
+  };
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => void onRequest(req, res);
+
+  return {
+    async listenUnix(path, mode = 0o660) {
+      await removeStaleSocket(path);
+      const server = configure(http.createServer(listener));
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
+      await chmod(path, mode);
+    },
+    async listenTcp(host, port, tls) {
+      const server = configure(tls ? https.createServer({ cert: tls.cert, key: tls.key }, listener) : http.createServer(listener));
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
+      return (server.address() as net.AddressInfo).port;
+    },
+    async close() {
+      await Promise.all(
+        servers.splice(0).map(
+          (s) => new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeIdleConnections();
+          }),
+        ),
+      );
+    },
+  };
+}
+
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) chunks.push(chunk);
+      else if (size > 16 * max) req.destroy(); // draining to keep the connection usable has limits
+    });
+    req.on('end', () => (size > max ? reject(new HttpReply(413, `request body exceeds ${max} bytes`)) : resolve(Buffer.concat(chunks))));
+    req.on('error', reject);
+    req.on('close', () => reject(new HttpReply(400, 'request aborted'))); // no-op once settled
+  });
+}
+
+/** Docker sends no Content-Type, and an empty body for Activate/GetCapabilities: both are fine. */
+function parseBody(raw: Buffer): unknown {
+  const text = raw.toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpReply(400, `malformed JSON body: ${(err as Error).message}`);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, method: string): Promise<T> {
+  if (ms <= 0) return p;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpReply(500, `${method} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Removes a socket file left by a dead process; refuses to touch a live socket or a non-socket file. */
+async function removeStaleSocket(path: string): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (!st) return;
+  if (!st.isSocket()) throw new Error(`refusing to replace ${path}: not a unix socket`);
+  const live = await new Promise<boolean>((resolve) => {
+    const c = net.connect(path);
+    c.once('connect', () => (c.destroy(), resolve(true)));
+    c.once('error', () => resolve(false));
+  });
+  if (live) throw new Error(`socket ${path} is in use by another process`);
+  await unlink(path);
+}
