@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync, openSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './sh.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const DEFAULT_SOCKET = '/run/docker/plugins/kuryr.sock';
+
+export interface DaemonOptions {
+  socketPath?: string;
+  /** Extra `[group] key = value` lines appended to the generated kuryr.conf. */
+  extraConfig?: string;
+  /** Run the daemon inside this network namespace (a second host). */
+  netns?: string;
+  hostId?: string;
+  env?: Record<string, string>;
+}
+
+/** Builds a kuryr.conf for the e2e stack: the `kuryr` service user of scripts/aio.sh. */
+export function e2eConfig(opts: DaemonOptions): string {
+  return [
+    '[DEFAULT]',
+    `socket_path = ${opts.socketPath ?? DEFAULT_SOCKET}`,
+    ...(opts.hostId ? [`host = ${opts.hostId}`] : []),
+    '[neutron]',
+    'auth_type = password',
+    'auth_url = http://127.0.0.1:5000/v3',
+    'username = kuryr',
+    'password = kuryr',
+    'project_name = service',
+    'user_domain_name = Default',
+    'project_domain_name = Default',
+    'region_name = RegionOne',
+    opts.extraConfig ?? '',
+  ].join('\n');
+}
+
+/** Our Docker plugin daemon as a child process, the way an operator runs it. */
+export class KuryrDaemon {
+  private child: ChildProcess | undefined;
+  readonly dir = mkdtempSync(join(tmpdir(), 'kuryr-e2e-'));
+  readonly confPath = join(this.dir, 'kuryr.conf');
+  readonly logPath = join(this.dir, 'kuryr.log');
+
+  constructor(private readonly opts: DaemonOptions = {}) {
+    writeFileSync(this.confPath, e2eConfig(opts));
+  }
+
+  get socketPath(): string {
+    return this.opts.socketPath ?? DEFAULT_SOCKET;
+  }
+
+  async start(): Promise<void> {
+    const out = openSync(this.logPath, 'a');
+    const cmd = [process.execPath, '--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), 'serve', 'docker', '--config-file', this.confPath];
+    const argv = this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns, ...cmd] : cmd;
+    this.child = spawn(argv[0]!, argv.slice(1), {
+      cwd: ROOT,
+      stdio: ['ignore', out, out],
+      env: { ...process.env, KURYR_LOG_LEVEL: 'debug', ...this.opts.env },
+    });
+    await waitFor('kuryr daemon socket', async () => existsSync(this.socketPath) && (await this.activate()), 60_000, 100);
+  }
+
+  /** POSTs Plugin.Activate the way dockerd does; true when it answers. */
+  activate(): Promise<boolean> {
+    return new Promise((res) => {
+      const req = request({ socketPath: this.socketPath, path: '/Plugin.Activate', method: 'POST', headers: { Accept: 'application/vnd.docker.plugins.v1.2+json' } }, (r) => {
+        r.resume();
+        r.on('end', () => res(r.statusCode === 200));
+      });
+      req.on('error', () => res(false));
+      req.end();
+    });
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill(signal);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    this.child = undefined;
+  }
+}
