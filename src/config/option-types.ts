@@ -39,14 +39,19 @@ export interface OptSpec<T extends OptValue = OptValue> {
 
 type Extra = Omit<OptSpec, 'kind' | 'default' | 'help'>;
 type Def<T extends OptValue> = T | ((ctx: DefaultContext) => T);
+type StrOf<D> = D extends string ? string : string | null;
+
+function spec<T extends OptValue>(kind: OptKind, def: unknown, help: string, extra: Extra): OptSpec<T> {
+  return { kind, default: def as Def<T>, help, ...extra };
+}
 
 /** StrOpt; a `null` default makes the value `string | null`. */
-export function str<D extends string | null>(def: Def<D>, help: string, extra: Extra = {}): OptSpec<D extends string ? string : string | null> {
-  return { kind: 'str', default: def as Def<D extends string ? string : string | null>, help, ...extra };
+export function str<D extends string | null>(def: Def<D>, help: string, extra: Extra = {}): OptSpec<StrOf<D>> {
+  return spec('str', def, help, extra);
 }
 /** StrOpt validated as an absolute URI with scheme and host. */
-export function uri<D extends string | null>(def: Def<D>, help: string, extra: Extra = {}): OptSpec<D extends string ? string : string | null> {
-  return { kind: 'uri', default: def as Def<D extends string ? string : string | null>, help, ...extra };
+export function uri<D extends string | null>(def: Def<D>, help: string, extra: Extra = {}): OptSpec<StrOf<D>> {
+  return spec('uri', def, help, extra);
 }
 /** StrOpt restricted to `choices` (case-sensitive, as oslo's default); a `null` default allows unset. */
 export function choice<const C extends readonly string[], D extends C[number] | null>(
@@ -55,7 +60,7 @@ export function choice<const C extends readonly string[], D extends C[number] | 
   help: string,
   extra: Extra = {},
 ): OptSpec<D extends null ? C[number] | null : C[number]> {
-  return { kind: 'str', default: def as Def<D extends null ? C[number] | null : C[number]>, help, choices, ...extra };
+  return spec('str', def, help, { choices, ...extra });
 }
 /** BoolOpt (strict: true/1/on/yes, false/0/off/no, any case). */
 export function bool(def: boolean, help: string, extra: Extra = {}): OptSpec<boolean> {
@@ -63,7 +68,7 @@ export function bool(def: boolean, help: string, extra: Extra = {}): OptSpec<boo
 }
 /** IntOpt; an empty value keeps the default. */
 export function int<D extends number | null>(def: D, help: string, extra: Extra = {}): OptSpec<D extends number ? number : number | null> {
-  return { kind: 'int', default: def as D extends number ? number : number | null, help, ...extra };
+  return spec('int', def, help, extra);
 }
 /** FloatOpt; an empty value keeps the default. */
 export function float(def: number, help: string, extra: Extra = {}): OptSpec<number> {
