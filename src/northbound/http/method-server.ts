@@ -96,9 +96,13 @@ export function createMethodServer(opts: MethodServerOptions): MethodServer {
     server.keepAliveTimeout = 120_000; // Docker's Go client keeps idle plugin connections open
     server.headersTimeout = 60_000;
     server.requestTimeout = 120_000; // bounds receiving a request, so a stalled client cannot hang a socket
-    server.on('clientError', (err, socket) => {
-      opts.logger.debug({ err: err.message }, 'client error');
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      // Unparseable HTTP or a request that took too long to arrive: answer in the same {"Err"} shape.
+      opts.logger.debug({ err: err.message, code: err.code }, 'client error');
+      if (!socket.writable) return void socket.destroy();
+      const [status, reason] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+      const text = JSON.stringify({ Err: `bad request: ${err.code ?? err.message}` });
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
     });
     servers.push(server);
     return server;

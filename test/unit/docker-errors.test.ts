@@ -1,0 +1,101 @@
+/** Error mapping: unit table for mapDockerError, and the same errors thrown by the service over the socket. */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  AuthError,
+  BindingError,
+  ConflictError,
+  InvalidInputError,
+  KuryrError,
+  NeutronError,
+  NotFoundError,
+  UnavailableError,
+} from '../../src/common/errors.js';
+import { silentLogger } from '../../src/common/log.js';
+import { mapDockerError } from '../../src/northbound/docker/errors.js';
+import { startDockerPlugin, type DockerPlugin } from '../../src/northbound/docker/server.js';
+import { FakeDockerEngine, FakeLibnetwork } from '../fakes/fake-libnetwork.js';
+
+const NID = '7c985a2ca4133d449b44f1f6d33aa63507a5086c868c3d14a7ba9ea3c7876129';
+const EID = '91bab4e36c0614efcd00aac73f3cb320335074525d278b310a382652ca95fa0a';
+const PROGRAM = 'NetworkDriver.ProgramExternalConnectivity';
+const REVOKE = 'NetworkDriver.RevokeExternalConnectivity';
+
+describe('mapDockerError', () => {
+  const cases: Array<[string, unknown, string, number, string]> = [
+    ['invalid input', new InvalidInputError('invalid X request: A: bad', 'A'), 'NetworkDriver.Join', 400, 'invalid X request: A: bad'],
+    ['conflict', new ConflictError('endpoint busy'), 'NetworkDriver.Join', 409, 'endpoint busy'],
+    ['neutron 409', new NeutronError('IpAddressAlreadyAllocated', { status: 409 }), 'IpamDriver.RequestAddress', 409, 'IpAddressAlreadyAllocated'],
+    ['neutron 404', new NeutronError('Port p could not be found.', { status: 404 }), 'NetworkDriver.Join', 404, 'Port p could not be found.'],
+    ['neutron 404 in Program', new NeutronError('gone', { status: 404 }), PROGRAM, 500, 'gone'],
+    ['neutron 404 in Revoke', new NeutronError('gone', { status: 404 }), REVOKE, 500, 'gone'],
+    ['neutron 503', new NeutronError('busy', { status: 503 }), 'NetworkDriver.CreateNetwork', 503, 'busy'],
+    ['neutron bogus status', new NeutronError('weird', { status: 0 }), 'NetworkDriver.CreateNetwork', 500, 'weird'],
+    ['not found', new NotFoundError("The port doesn't exist"), 'NetworkDriver.Join', 500, "The port doesn't exist"],
+    ['unavailable', new UnavailableError('neutron unreachable'), 'NetworkDriver.Join', 500, 'neutron unreachable'],
+    ['auth', new AuthError('keystone refused the credentials', 401), 'NetworkDriver.Join', 500, 'keystone refused the credentials'],
+    ['binding', new BindingError('ip link failed'), 'NetworkDriver.CreateEndpoint', 500, 'ip link failed'],
+    ['plain kuryr', new KuryrError('KURYR_ERR_INTERNAL', 'x failed'), '', 500, 'x failed'],
+    ['TypeError', new TypeError('cannot read x of undefined'), 'NetworkDriver.Join', 500, 'internal error: cannot read x of undefined'],
+    ['string', 'oops', 'NetworkDriver.Join', 500, 'internal error: oops'],
+    ['object', { reason: 'x' }, 'NetworkDriver.Join', 500, 'internal error: {"reason":"x"}'],
+    ['undefined', undefined, 'NetworkDriver.Join', 500, 'internal error: undefined'],
+    ['empty Error', new Error(''), 'NetworkDriver.Join', 500, 'internal error: Error'],
+  ];
+  for (const [name, err, method, status, message] of cases) {
+    it(name, () => assert.deepEqual(mapDockerError(err, method), { status, body: { Err: message } }));
+  }
+
+  it('never leaks a stack or [object Object]', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const e of [cyclic, new Error('x'), Symbol('s'), 42n]) {
+      const { body } = mapDockerError(e);
+      assert.ok(!body.Err.includes('[object Object]') && !body.Err.includes('    at '), body.Err);
+    }
+  });
+});
+
+describe('service errors over the socket', () => {
+  const fake = new FakeLibnetwork();
+  let dir: string;
+  let plugin: DockerPlugin;
+  let engine: FakeDockerEngine;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kuryr-err-'));
+    plugin = await startDockerPlugin({ service: fake, logger: silentLogger(), socketPath: join(dir, 'kuryr.sock') });
+    engine = new FakeDockerEngine(join(dir, 'kuryr.sock'));
+  });
+  after(async () => {
+    engine.close();
+    await plugin.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('turns each service throw into {"Err"} with the mapped status', async () => {
+    const ref = JSON.stringify({ NetworkID: NID, EndpointID: EID });
+    const table: Array<[Parameters<FakeLibnetwork['failWith']>[0], string, unknown, number]> = [
+      ['programExternalConnectivity', PROGRAM, new NeutronError('Port gone', { status: 404 }), 500],
+      ['revokeExternalConnectivity', REVOKE, new NeutronError('Port gone', { status: 404 }), 500],
+      ['leave', 'NetworkDriver.Leave', new NeutronError('Port gone', { status: 404 }), 404],
+      ['deleteEndpoint', 'NetworkDriver.DeleteEndpoint', new ConflictError('busy'), 409],
+      ['endpointOperInfo', 'NetworkDriver.EndpointOperInfo', new TypeError('x is undefined'), 500],
+    ];
+    for (const [method, route, err, status] of table) {
+      fake.clearFailures();
+      fake.failWith(method, err);
+      const r = await engine.call(`/${route}`, ref);
+      assert.equal(r.status, status, route);
+      assert.deepEqual(r.json, mapDockerError(err, route).body);
+    }
+    fake.clearFailures();
+    fake.failWith('capabilities', new Error('config not loaded'));
+    const caps = await engine.call('/NetworkDriver.GetCapabilities');
+    assert.deepEqual([caps.status, caps.json], [500, { Err: 'internal error: config not loaded' }]);
+    fake.clearFailures();
+  });
+});
