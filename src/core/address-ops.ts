@@ -1,0 +1,136 @@
+/**
+ * IpamDriver.RequestAddress / ReleaseAddress (spec §4.16, §4.17).
+ * Fixes: the gateway is answered before any subnet exists (F2), aux addresses on new networks
+ * are tolerated (Q10), release looks at every fixed IP (Q5), kuryr ports never get the user marker (Q13).
+ */
+import { ConflictError, NotFoundError } from '../common/errors.js';
+import { cidrFamily, firstUsableHost, normalizeCidr, normalizeIp, prefixLength, sameIp, splitAddress } from './cidr.js';
+import type { ReleaseAddressRequest, RequestAddressRequest } from './libnetwork.js';
+import { deleteIgnoringMissing, dropTag, ensureTag, getPoolOrNull, poolPrefix, requirePool } from './lookups.js';
+import { UNBOUND_PORT_NAME } from './naming.js';
+import type { Port, Subnet, SubnetPool } from './neutron-types.js';
+import { type CoreContext, OPT, opt } from './service-context.js';
+import { TAG_PORT_EXISTING, TAG_PORT_OWNED, idFromTags, idTags } from './tags.js';
+
+/** The Neutron subnet a pool stands for (spec §4.16 step 2), or `null` before CreateNetwork. */
+export async function locateSubnet(ctx: CoreContext, pool: SubnetPool): Promise<Subnet | null> {
+  const byPool = await ctx.neutron.listSubnets({ subnetpoolId: pool.id });
+  if (byPool.length === 1) return byPool[0] as Subnet;
+  const prefix = normalizeCidr(poolPrefix(ctx, pool));
+  if (byPool.length > 1) return byPool.find((s) => normalizeCidr(s.cidr) === prefix) ?? null;
+  const byCidr = await ctx.neutron.listSubnets({ cidr: prefix });
+  if (byCidr.length === 1) return byCidr[0] as Subnet;
+  const tagged = byCidr.filter((s) => s.tags.includes(pool.id));
+  if (byCidr.length > 1 && tagged.length === 0) ctx.log.warn({ poolId: pool.id, prefix }, 'several subnets have the pool CIDR and none carries the PoolID tag');
+  return tagged[tagged.length - 1] ?? null;
+}
+
+export async function requestAddress(ctx: CoreContext, req: RequestAddressRequest): Promise<string> {
+  const pool = await requirePool(ctx, req.poolId);
+  const prefix = poolPrefix(ctx, pool);
+  const poolLen = prefixLength(prefix);
+  const address = req.address !== '' ? normalizeIp(req.address, 'Address') : '';
+  const subnet = await locateSubnet(ctx, pool);
+
+  if (req.options[OPT.requestAddressType] === OPT.gatewayType) {
+    if (subnet === null) return `${address !== '' ? address : firstUsableHost(prefix)}/${poolLen}`;
+    const len = prefixLength(subnet.cidr);
+    if (address === '') {
+      if (subnet.gatewayIp !== null) return `${subnet.gatewayIp}/${len}`;
+      return cidrFamily(subnet.cidr) === 6 ? '::/0' : '0.0.0.0/0';
+    }
+    if (subnet.gatewayIp !== null && sameIp(subnet.gatewayIp, address)) return `${address}/${len}`;
+    throw new ConflictError(
+      `requested gateway ${address} does not match gateway ${subnet.gatewayIp ?? '(none)'} of Neutron subnet ${subnet.id} (${subnet.cidr})`,
+    );
+  }
+
+  if (subnet === null) {
+    if (address !== '') {
+      ctx.log.warn({ poolId: pool.id, address }, 'no subnet yet for this pool: auxiliary address accepted but not reserved in Neutron');
+      return `${address}/${poolLen}`;
+    }
+    throw new NotFoundError(`no Neutron subnet exists for subnetpool ${pool.id} (${prefix}); create the Docker network first`);
+  }
+
+  const port = await findOrCreateIpamPort(ctx, subnet, address, opt(req.options, OPT.macAddress));
+  const ip = address !== '' ? address : port.fixedIps.find((f) => f.subnetId === subnet.id)?.ipAddress;
+  if (ip === undefined) throw new NotFoundError(`Neutron port ${port.id} has no address on subnet ${subnet.id}`);
+  return `${ip}/${prefixLength(subnet.cidr)}`;
+}
+
+async function findOrCreateIpamPort(ctx: CoreContext, subnet: Subnet, address: string, mac: string | undefined): Promise<Port> {
+  let port: Port | undefined;
+  if (address !== '') port = (await ctx.neutron.listPorts({ fixedIps: [{ subnetId: subnet.id, ipAddress: address }] }))[0];
+  if (port === undefined && mac !== undefined) {
+    port = (await ctx.neutron.listPorts({ fixedIps: [{ subnetId: subnet.id }], macAddress: mac.toLowerCase() }))[0];
+  }
+  if (port !== undefined) {
+    if (ctx.flags.tagExt && !port.tags.includes(TAG_PORT_OWNED)) {
+      await ensureTag(ctx, 'ports', port.id, port.tags, TAG_PORT_EXISTING);
+    }
+    return port;
+  }
+  const created = await ctx.neutron.createPort({
+    name: UNBOUND_PORT_NAME,
+    adminStateUp: true,
+    networkId: subnet.networkId,
+    fixedIps: [address !== '' ? { subnetId: subnet.id, ipAddress: address } : { subnetId: subnet.id }],
+  });
+  if (ctx.flags.tagExt) {
+    try {
+      await ctx.neutron.addTag('ports', created.id, TAG_PORT_OWNED);
+    } catch (err) {
+      await deleteIgnoringMissing(() => ctx.neutron.deletePort(created.id)).catch(() => undefined);
+      throw err;
+    }
+  }
+  return created;
+}
+
+/** True for ports kuryr created (and ReleaseAddress deletes), spec §11.5. */
+export function isKuryrOwnedPort(ctx: CoreContext, port: Port): boolean {
+  if (port.tags.includes(TAG_PORT_OWNED)) return true;
+  if (port.tags.includes(TAG_PORT_EXISTING)) return false;
+  if (port.deviceId !== '' && port.name === `${port.deviceId}-port`) return true;
+  return !ctx.flags.tagExt && port.name === UNBOUND_PORT_NAME;
+}
+
+/** Idempotent. Deletes kuryr ports holding the address; user ports are unbound and unmarked. */
+export async function releaseAddress(ctx: CoreContext, req: ReleaseAddressRequest): Promise<void> {
+  const ip = normalizeIp(splitAddress(req.address).ip, 'Address');
+  await ctx.locks.run(`addr:${req.poolId}:${ip}`, async () => {
+    let subnets = await ctx.neutron.listSubnets({ subnetpoolId: req.poolId });
+    if (subnets.length === 0) {
+      const pool = await getPoolOrNull(ctx, req.poolId);
+      if (pool === null) return;
+      subnets = await ctx.neutron.listSubnets({ cidr: normalizeCidr(poolPrefix(ctx, pool)) });
+    }
+    if (ctx.flags.tagExt) subnets = subnets.filter((s) => s.subnetpoolId === req.poolId || s.tags.includes(req.poolId));
+    if (subnets.length === 0) {
+      ctx.log.debug({ poolId: req.poolId, ip }, 'subnet already deleted');
+      return;
+    }
+    const ids = new Set(subnets.map((s) => s.id));
+    for (const port of await ctx.neutron.listPorts({ fixedIps: [{ ipAddress: ip }] })) {
+      if (!port.fixedIps.some((f) => ids.has(f.subnetId) && sameIp(f.ipAddress, ip))) continue;
+      if (isKuryrOwnedPort(ctx, port)) {
+        await deleteIgnoringMissing(() => ctx.neutron.deletePort(port.id));
+        ctx.log.info({ portId: port.id, ip }, 'deleted kuryr port');
+      } else if (port.tags.includes(TAG_PORT_EXISTING)) {
+        await releaseUserPort(ctx, port);
+      }
+    }
+  });
+}
+
+/** Spec §4.17: clear `device_owner` and the host (and `device_id` when the name starts with it), drop markers. */
+async function releaseUserPort(ctx: CoreContext, port: Port): Promise<void> {
+  const update: { deviceOwner: string; hostId: string; deviceId?: string } = { deviceOwner: '', hostId: '' };
+  if (port.deviceId !== '' && port.name.startsWith(port.deviceId)) update.deviceId = '';
+  await ctx.neutron.updatePort(port.id, update);
+  await dropTag(ctx, 'ports', port.id, port.tags, TAG_PORT_EXISTING);
+  const eid = idFromTags(port.tags);
+  if (eid !== undefined) for (const t of idTags(eid)) await dropTag(ctx, 'ports', port.id, port.tags, t);
+  ctx.log.info({ portId: port.id }, 'released user port');
+}

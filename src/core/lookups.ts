@@ -1,0 +1,153 @@
+/**
+ * Neutron look-ups shared by the use cases (spec §4 "common helper behaviour"), with readable
+ * errors that name the Docker ID or the option value (fixes Q9).
+ */
+import { ConflictError, NotFoundError, isNotFound } from '../common/errors.js';
+import type { Network, Port, Subnet, SubnetPool, TaggableKind } from './neutron-types.js';
+import { endpointPortName, networkName } from './naming.js';
+import type { CoreContext } from './service-context.js';
+import { existingNetworkTag, idTagFilter, idTags } from './tags.js';
+
+/** The Neutron network of a Docker network (tags, or the DID as name in no-tag mode); `null` when none. */
+export async function findNetworkByDid(ctx: CoreContext, did: string): Promise<Network | null> {
+  const nets = ctx.flags.tag
+    ? await ctx.neutron.listNetworks({ tags: idTags(did) })
+    : await ctx.neutron.listNetworks({ name: networkName(did, false) });
+  if (nets.length > 1) {
+    throw new ConflictError(`multiple Neutron networks (${nets.map((n) => n.id).join(', ')}) are tagged for Docker network ${did}`);
+  }
+  return nets[0] ?? null;
+}
+
+/** Like `findNetworkByDid` but fails with an error naming the Docker network. */
+export async function requireNetworkByDid(ctx: CoreContext, did: string): Promise<Network> {
+  const net = await findNetworkByDid(ctx, did);
+  if (net === null) {
+    const key = ctx.flags.tag ? `tags ${idTagFilter(did)}` : `name ${did}`;
+    throw new NotFoundError(`no Neutron network found for Docker network ${did} (looked up by ${key})`);
+  }
+  return net;
+}
+
+/** A pre-existing network in use by this Docker network (tags mode only). */
+export async function findExistingNetworkByDid(ctx: CoreContext, did: string): Promise<Network | null> {
+  if (!ctx.flags.tag) return null;
+  const nets = await ctx.neutron.listNetworks({ tags: [...idTags(did), existingNetworkTag(did)] });
+  return nets[0] ?? null;
+}
+
+/**
+ * The port of a Docker endpoint: by EID tags, falling back to the name `<EID>-port` (ports the
+ * Python driver created in CreateEndpoint carry no tags, spec §9 Q2). `null` when none.
+ */
+export async function findPortByEid(ctx: CoreContext, eid: string): Promise<Port | null> {
+  if (ctx.flags.tag) {
+    const tagged = await ctx.neutron.listPorts({ tags: idTags(eid) });
+    if (tagged.length > 1) {
+      throw new ConflictError(`multiple Neutron ports (${tagged.map((p) => p.id).join(', ')}) are tagged for endpoint ${eid}`);
+    }
+    if (tagged[0] !== undefined) return tagged[0];
+  }
+  const named = await ctx.neutron.listPorts({ name: endpointPortName(eid) });
+  if (named.length > 1) {
+    throw new ConflictError(`multiple Neutron ports (${named.map((p) => p.id).join(', ')}) are named ${endpointPortName(eid)}`);
+  }
+  return named[0] ?? null;
+}
+
+/** The subnetpool with that ID, or `null` when Neutron says 404. */
+export async function getPoolOrNull(ctx: CoreContext, poolId: string): Promise<SubnetPool | null> {
+  try {
+    return await ctx.neutron.getSubnetPool(poolId);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+export async function requirePool(ctx: CoreContext, poolId: string): Promise<SubnetPool> {
+  const pool = await getPoolOrNull(ctx, poolId);
+  if (pool === null) throw new NotFoundError(`Neutron subnetpool ${poolId} (Docker PoolID) does not exist`);
+  return pool;
+}
+
+/** The first prefix of a pool, as Python uses it (a warning when there are several). */
+export function poolPrefix(ctx: CoreContext, pool: SubnetPool): string {
+  if (pool.prefixes.length > 1) ctx.log.warn({ poolId: pool.id, prefixes: pool.prefixes }, 'subnetpool has several prefixes; using the first');
+  const first = pool.prefixes[0];
+  if (first === undefined) throw new NotFoundError(`Neutron subnetpool ${pool.id} has no prefixes`);
+  return first;
+}
+
+/** Resolves `neutron.subnet.name` to one subnet ID (fixes Q9: the error names the subnet). */
+export async function resolveSubnetName(ctx: CoreContext, name: string, key: string): Promise<string> {
+  const subnets = await ctx.neutron.listSubnets({ name });
+  if (subnets.length === 0) throw new NotFoundError(`no Neutron subnet is named '${name}' (option ${key})`);
+  if (subnets.length > 1) throw new ConflictError(`multiple Neutron subnets are named '${name}' (option ${key}); use the uuid option`);
+  return (subnets[0] as Subnet).id;
+}
+
+/** The user subnet hint of a family: the uuid option, or the name option resolved. */
+export async function subnetHint(ctx: CoreContext, options: Record<string, unknown>, keys: { subnetUuid: string; subnetName: string }): Promise<string | undefined> {
+  const uuid = options[keys.subnetUuid];
+  if (typeof uuid === 'string' && uuid !== '') return uuid;
+  const name = options[keys.subnetName];
+  if (typeof name === 'string' && name !== '') return resolveSubnetName(ctx, name, keys.subnetName);
+  return undefined;
+}
+
+/** A user pool given by `neutron.pool.uuid` (wins) or `neutron.pool.name`; throws naming the option. */
+export async function userPool(ctx: CoreContext, uuid: string | undefined, name: string | undefined, keys: { poolUuid: string; poolName: string }): Promise<SubnetPool | undefined> {
+  if (uuid !== undefined) {
+    const pool = await getPoolOrNull(ctx, uuid);
+    if (pool === null) throw new NotFoundError(`Neutron subnetpool ${uuid} given in ${keys.poolUuid} does not exist`);
+    return pool;
+  }
+  if (name !== undefined) {
+    const pools = await ctx.neutron.listSubnetPools({ name });
+    if (pools.length === 0) throw new NotFoundError(`no Neutron subnetpool is named '${name}' (option ${keys.poolName})`);
+    if (pools.length > 1) throw new ConflictError(`multiple Neutron subnetpools are named '${name}' (option ${keys.poolName})`);
+    return pools[0];
+  }
+  return undefined;
+}
+
+/** True when the driver created this pool and may delete it (never default or user pools; fixes Q12/F3). */
+export function isKuryrOwnedPool(ctx: CoreContext, pool: SubnetPool): boolean {
+  const o = ctx.options;
+  if (pool.name === o.defaultSubnetpoolV4 || pool.name === o.defaultSubnetpoolV6) return false;
+  if (!pool.name.startsWith(`${o.subnetpoolNamePrefix}-`)) return false;
+  return !(ctx.flags.tagExt && pool.tags.includes('kuryr.subnetpool.existing'));
+}
+
+/** Adds a tag unless present; a 404 (tags unsupported for the kind) is logged and ignored, as in Python. */
+export async function ensureTag(ctx: CoreContext, kind: TaggableKind, id: string, current: readonly string[], tag: string): Promise<boolean> {
+  if (current.includes(tag)) return false;
+  try {
+    await ctx.neutron.addTag(kind, id, tag);
+    return true;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    ctx.log.warn({ kind, id, tag }, 'could not tag Neutron resource (404): tags unsupported or resource gone');
+    return false;
+  }
+}
+
+/** Removes a tag if present; "already gone" is success. */
+export async function dropTag(ctx: CoreContext, kind: TaggableKind, id: string, current: readonly string[] | undefined, tag: string): Promise<void> {
+  if (current !== undefined && !current.includes(tag)) return;
+  try {
+    await ctx.neutron.removeTag(kind, id, tag);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/** Runs a delete; "already gone" is success. */
+export async function deleteIgnoringMissing(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}

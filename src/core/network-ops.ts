@@ -1,0 +1,199 @@
+/**
+ * NetworkDriver.CreateNetwork / DeleteNetwork (spec §4.5, §4.6). Everything CreateNetwork makes
+ * is undone when a later step fails; the `shared` check runs before any tag is written (Q8).
+ */
+import { ConflictError, NeutronError, NotFoundError, errorMessage, isNotFound } from '../common/errors.js';
+import { UndoStack } from '../common/undo.js';
+import { normalizeCidr, splitAddress } from './cidr.js';
+import type { CreateNetworkRequest, PoolData } from './libnetwork.js';
+import {
+  deleteIgnoringMissing,
+  dropTag,
+  ensureTag,
+  findExistingNetworkByDid,
+  findNetworkByDid,
+  getPoolOrNull,
+  subnetHint,
+} from './lookups.js';
+import { isKuryrSubnetName, networkName, subnetName, subnetpoolName } from './naming.js';
+import type { SubnetCreate } from './neutron-api.js';
+import type { Network } from './neutron-types.js';
+import { type CoreContext, OPT, boolFromString, familyKeys, opt } from './service-context.js';
+import { existingNetworkTag, idTags } from './tags.js';
+
+interface SubnetPlan {
+  v6: boolean;
+  /** Pool CIDR as Docker sent it (the subnet name uses it verbatim). */
+  pool: string;
+  cidr: string;
+  gateway: string | undefined;
+  poolId: string | undefined;
+}
+
+export async function createNetwork(ctx: CoreContext, req: CreateNetworkRequest): Promise<void> {
+  await ctx.locks.run(`net:${req.networkId}`, async () => {
+    const o = req.genericOptions;
+    const shared = boolFromString(o[OPT.netShared]);
+    const plans: SubnetPlan[] = [];
+    for (const [v6, data] of [[false, req.ipv4Data[0]], [true, req.ipv6Data[0]]] as Array<[boolean, PoolData | undefined]>) {
+      if (data === undefined || data.pool === '') continue;
+      plans.push(await planSubnet(ctx, o, v6, data));
+    }
+    await UndoStack.guard(
+      async (undo) => {
+        const net = await ensureNetwork(ctx, req.networkId, o, shared, undo);
+        await ensureSubnets(ctx, net, plans, undo);
+        ctx.log.info({ networkId: req.networkId, neutronNetworkId: net.id }, 'network ready');
+      },
+      (failed) => ctx.log.error({ networkId: req.networkId, failed }, 'rollback of CreateNetwork was incomplete'),
+    );
+  });
+}
+
+async function planSubnet(ctx: CoreContext, o: Record<string, string>, v6: boolean, data: PoolData): Promise<SubnetPlan> {
+  const keys = familyKeys(v6);
+  const cidr = normalizeCidr(data.pool, v6 ? 'IPv6Data.Pool' : 'IPv4Data.Pool');
+  const gateway = data.gateway !== undefined && data.gateway !== '' ? splitAddress(data.gateway).ip : undefined;
+  const uuid = opt(o, keys.poolUuid);
+  if (uuid !== undefined) {
+    const pool = await getPoolOrNull(ctx, uuid);
+    if (pool === null) throw new NotFoundError(`Neutron subnetpool ${uuid} given in ${keys.poolUuid} does not exist`);
+    return { v6, pool: data.pool, cidr, gateway, poolId: pool.id };
+  }
+  const name = opt(o, keys.poolName);
+  if (name !== undefined) {
+    // The subnet-id tag filter applies only to kuryr pools; a user pool never carries it (fixes Q24).
+    const pools = await ctx.neutron.listSubnetPools({ name });
+    if (pools[0] === undefined) throw new NotFoundError(`no Neutron subnetpool is named '${name}' (option ${keys.poolName})`);
+    return { v6, pool: data.pool, cidr, gateway, poolId: pools[0].id };
+  }
+  const hint = await subnetHint(ctx, o, keys);
+  const derived = subnetpoolName(ctx.options.subnetpoolNamePrefix, cidr);
+  const pools = await ctx.neutron.listSubnetPools(hint !== undefined ? { name: derived, tags: [hint] } : { name: derived });
+  if (pools.length > 1) ctx.log.warn({ name: derived }, 'several kuryr subnetpools match; using the first');
+  if (pools[0] === undefined) {
+    // Python fails here (F5: Docker's own IPAM with the kuryr network driver); a pool-less subnet works.
+    ctx.log.warn({ cidr, name: derived }, 'no kuryr subnetpool for this CIDR; creating the subnet without a subnetpool');
+  }
+  return { v6, pool: data.pool, cidr, gateway, poolId: pools[0]?.id };
+}
+
+async function ensureNetwork(ctx: CoreContext, did: string, o: Record<string, string>, shared: boolean, undo: UndoStack): Promise<Network> {
+  const uuid = opt(o, OPT.netUuid);
+  const name = opt(o, OPT.netName);
+  if (uuid === undefined && name === undefined) {
+    const found = await findNetworkByDid(ctx, did);
+    if (found !== null) return found;
+    const net = await ctx.neutron.createNetwork({ name: networkName(did, ctx.flags.tag), adminStateUp: true, shared });
+    undo.push(`delete network ${net.id}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteNetwork(net.id)));
+    if (ctx.flags.tag) for (const t of idTags(did)) await ctx.neutron.addTag('networks', net.id, t);
+    return net;
+  }
+  const net = await existingNetwork(ctx, uuid, name);
+  if (net.shared !== shared) {
+    throw new ConflictError(`Neutron network ${net.id} has shared=${net.shared}, which conflicts with ${OPT.netShared}=${shared}`);
+  }
+  if (ctx.flags.tag) {
+    for (const t of [...idTags(did), existingNetworkTag(did)]) {
+      if (await ensureTag(ctx, 'networks', net.id, net.tags, t)) {
+        undo.push(`untag network ${net.id}`, () => dropTag(ctx, 'networks', net.id, undefined, t));
+      }
+    }
+  } else if (net.name !== did) {
+    // No-tag mode identifies networks by name (spec §2.3); Python renames the user network too (Q7).
+    await ctx.neutron.updateNetwork(net.id, { name: did });
+    undo.push(`rename network ${net.id}`, () => ctx.neutron.updateNetwork(net.id, { name: net.name }));
+  }
+  return net;
+}
+
+async function existingNetwork(ctx: CoreContext, uuid: string | undefined, name: string | undefined): Promise<Network> {
+  if (uuid !== undefined) {
+    try {
+      return await ctx.neutron.getNetwork(uuid);
+    } catch (err) {
+      if (isNotFound(err)) throw new NotFoundError(`Neutron network ${uuid} given in ${OPT.netUuid} does not exist`, { cause: err });
+      throw err;
+    }
+  }
+  const nets = await ctx.neutron.listNetworks({ name: name as string });
+  if (nets.length > 1) throw new ConflictError(`multiple Neutron networks are named '${name}' (option ${OPT.netName}); use ${OPT.netUuid}`);
+  if (nets[0] === undefined) throw new NotFoundError(`no Neutron network is named '${name}' (option ${OPT.netName})`);
+  return nets[0];
+}
+
+async function ensureSubnets(ctx: CoreContext, net: Network, plans: SubnetPlan[], undo: UndoStack): Promise<void> {
+  const bodies: SubnetCreate[] = [];
+  const poolOf: Array<string | undefined> = [];
+  for (const plan of plans) {
+    const found = await ctx.neutron.listSubnets({ networkId: net.id, cidr: plan.cidr });
+    if (found.length > 1) throw new ConflictError(`multiple Neutron subnets with CIDR ${plan.cidr} exist on network ${net.id}`);
+    const subnet = found[0];
+    if (subnet !== undefined) {
+      if (ctx.flags.tagExt && plan.poolId !== undefined && (await ensureTag(ctx, 'subnets', subnet.id, subnet.tags, plan.poolId))) {
+        const tag = plan.poolId;
+        undo.push(`untag subnet ${subnet.id}`, () => dropTag(ctx, 'subnets', subnet.id, undefined, tag));
+      }
+      continue;
+    }
+    const body: SubnetCreate = {
+      name: subnetName(plan.pool),
+      networkId: net.id,
+      ipVersion: plan.v6 ? 6 : 4,
+      cidr: plan.cidr,
+      enableDhcp: ctx.options.enableDhcp,
+    };
+    if (plan.poolId !== undefined) body.subnetpoolId = plan.poolId;
+    if (plan.gateway !== undefined) body.gatewayIp = plan.gateway;
+    bodies.push(body);
+    poolOf.push(plan.poolId);
+  }
+  if (bodies.length === 0) return;
+  const created = await ctx.neutron.createSubnets(bodies);
+  for (const s of created) undo.push(`delete subnet ${s.id}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id)));
+  if (!ctx.flags.tagExt) return;
+  for (const [i, s] of created.entries()) {
+    const poolId = poolOf[i];
+    if (poolId !== undefined) await ensureTag(ctx, 'subnets', s.id, s.tags, poolId);
+  }
+}
+
+/** Idempotent: an unknown network is success. Pre-existing networks only lose tags and kuryr subnets. */
+export async function deleteNetwork(ctx: CoreContext, did: string): Promise<void> {
+  await ctx.locks.run(`net:${did}`, async () => {
+    const existing = await findExistingNetworkByDid(ctx, did);
+    if (existing !== null) {
+      for (const t of [...idTags(did), existingNetworkTag(did)]) await dropTag(ctx, 'networks', existing.id, existing.tags, t);
+      for (const s of await ctx.neutron.listSubnets({ networkId: existing.id })) {
+        if (!isKuryrSubnetName(s.name)) continue;
+        try {
+          await deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id));
+        } catch (err) {
+          ctx.log.warn({ subnetId: s.id, err: errorMessage(err) }, 'could not delete kuryr subnet of a pre-existing network');
+        }
+      }
+      ctx.log.info({ networkId: did, neutronNetworkId: existing.id }, 'released pre-existing network');
+      return;
+    }
+    const net = await findNetworkByDid(ctx, did);
+    if (net === null) {
+      ctx.log.info({ networkId: did }, 'no Neutron network for Docker network; nothing to delete');
+      return;
+    }
+    for (const s of await ctx.neutron.listSubnets({ networkId: net.id })) {
+      await explain(`delete subnet ${s.id} (${s.cidr}) of Docker network ${did}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id)));
+    }
+    await explain(`delete Neutron network ${net.id} of Docker network ${did}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteNetwork(net.id)));
+    ctx.log.info({ networkId: did, neutronNetworkId: net.id }, 'deleted network');
+  });
+}
+
+/** Re-throws a Neutron conflict with a message naming what could not be done. */
+async function explain(what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof NeutronError && err.isConflict) throw new ConflictError(`cannot ${what}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}

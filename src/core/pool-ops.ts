@@ -1,0 +1,169 @@
+/**
+ * IpamDriver.RequestPool / ReleasePool (spec §4.15, §4.18). PoolIDs are Neutron subnetpool UUIDs.
+ * Fixes: one `kuryrPool-<cidr>` per CIDR even under concurrency (Q19), default and user pools are
+ * never deleted (Q12/F3), a default-pool request gets its own free block (F2), no tag leaks (Q8/Q23).
+ */
+import { ConflictError, InvalidInputError, NeutronError, errorMessage, isNotFound } from '../common/errors.js';
+import { cidrFamily, cidrsOverlap, normalizeCidr, prefixLength, subnetBlock } from './cidr.js';
+import type { RequestPoolRequest, RequestPoolResult } from './libnetwork.js';
+import {
+  deleteIgnoringMissing,
+  dropTag,
+  ensureTag,
+  getPoolOrNull,
+  isKuryrOwnedPool,
+  subnetHint,
+  userPool,
+} from './lookups.js';
+import { isKuryrSubnetName, subnetpoolName } from './naming.js';
+import type { SubnetPool } from './neutron-types.js';
+import { type CoreContext, OPT, boolFromString, familyKeys, opt } from './service-context.js';
+import { TAG_POOL_EXISTING } from './tags.js';
+
+export async function requestPool(ctx: CoreContext, req: RequestPoolRequest): Promise<RequestPoolResult> {
+  const keys = familyKeys(req.v6);
+  const shared = boolFromString(req.options[OPT.netShared]);
+  const user = () => userPool(ctx, opt(req.options, keys.poolUuid), opt(req.options, keys.poolName), keys);
+  if (req.pool === '') return requestDefaultPool(ctx, req.v6, shared, user);
+
+  const field = req.subPool !== '' ? 'SubPool' : 'Pool';
+  const cidr = normalizeCidr(req.subPool !== '' ? req.subPool : req.pool, field);
+  if ((cidrFamily(cidr) === 6) !== req.v6) {
+    throw new InvalidInputError(`${field} ${cidr} is not an IPv${req.v6 ? 6 : 4} CIDR (V6=${req.v6})`, field);
+  }
+  return ctx.locks.run(`pool:${cidr}`, async () => {
+    const hint = await subnetHint(ctx, req.options, keys);
+    const given = await user();
+    if (given !== undefined) {
+      const first = given.prefixes[0];
+      if (first !== undefined && normalizeCidr(first) === cidr) {
+        if (given.shared !== shared) {
+          throw new ConflictError(`subnetpool ${given.id} has shared=${given.shared}, which conflicts with the requested ${OPT.netShared}=${shared}`);
+        }
+        if (ctx.flags.tagExt) await ensureTag(ctx, 'subnetpools', given.id, given.tags, TAG_POOL_EXISTING);
+        return { poolId: given.id, pool: cidr, data: {} };
+      }
+      ctx.log.info({ poolId: given.id, prefix: first, cidr }, 'user subnetpool prefix differs from the requested CIDR; using a kuryr pool');
+    }
+    const pool = await createOrReuseKuryrPool(ctx, cidr, hint, shared);
+    return { poolId: pool.id, pool: cidr, data: {} };
+  });
+}
+
+/** Finds `kuryrPool-<cidr>` (tagged with the subnet hint when there is one) or creates it. Caller holds `pool:<cidr>`. */
+async function createOrReuseKuryrPool(ctx: CoreContext, cidr: string, hint: string | undefined, shared: boolean): Promise<SubnetPool> {
+  const name = subnetpoolName(ctx.options.subnetpoolNamePrefix, cidr);
+  const found = await ctx.neutron.listSubnetPools(hint !== undefined ? { name, tags: [hint] } : { name });
+  if (found.length > 1) {
+    throw new ConflictError(`multiple Neutron subnetpools are named ${name} (${found.map((p) => p.id).join(', ')}); delete the extra ones`);
+  }
+  if (found[0] !== undefined) return found[0];
+  const pool = await ctx.neutron.createSubnetPool({ name, prefixes: [cidr], defaultPrefixlen: prefixLength(cidr), shared });
+  if (hint !== undefined) {
+    try {
+      await ctx.neutron.addTag('subnetpools', pool.id, hint);
+    } catch (err) {
+      await deleteIgnoringMissing(() => ctx.neutron.deleteSubnetPool(pool.id)).catch(() => undefined);
+      throw err;
+    }
+  }
+  ctx.log.info({ poolId: pool.id, cidr }, 'created kuryr subnetpool');
+  return pool;
+}
+
+/**
+ * `docker network create` without `--subnet`: carve the first free block of the default pool's
+ * default prefix length and give it its own `kuryrPool-<block>` (so the PoolID identifies one
+ * network and the operator's pool is never returned to ReleasePool).
+ */
+async function requestDefaultPool(
+  ctx: CoreContext,
+  v6: boolean,
+  shared: boolean,
+  user: () => Promise<SubnetPool | undefined>,
+): Promise<RequestPoolResult> {
+  const defaultName = v6 ? ctx.options.defaultSubnetpoolV6 : ctx.options.defaultSubnetpoolV4;
+  let source = await user();
+  if (source === undefined) {
+    const pools = await ctx.neutron.listSubnetPools({ name: defaultName });
+    if (pools.length === 0) {
+      throw new InvalidInputError(
+        `no --subnet given and the default subnetpool '${defaultName}' ([neutron] default_subnetpool_v${v6 ? 6 : 4}) does not exist; create it or pass --subnet`,
+        'Pool',
+      );
+    }
+    source = pools[0] as SubnetPool;
+  }
+  const src = source;
+  return ctx.locks.run(`default-pool:${src.id}`, async () => {
+    const used = await usedPrefixes(ctx, src);
+    const block = pickFreeBlock(src, used, v6);
+    if (block === undefined) {
+      throw new ConflictError(`subnetpool '${src.name}' (${src.id}) has no free block left for a new Docker network; pass --subnet`);
+    }
+    const pool = await ctx.locks.run(`pool:${block}`, () => createOrReuseKuryrPool(ctx, block, undefined, shared));
+    return { poolId: pool.id, pool: block, data: {} };
+  });
+}
+
+async function usedPrefixes(ctx: CoreContext, source: SubnetPool): Promise<string[]> {
+  const [subnets, pools] = await Promise.all([
+    ctx.neutron.listSubnets({ subnetpoolId: source.id }),
+    ctx.neutron.listSubnetPools(),
+  ]);
+  const prefix = `${ctx.options.subnetpoolNamePrefix}-`;
+  return [
+    ...subnets.map((s) => s.cidr),
+    ...pools.filter((p) => p.id !== source.id && p.name.startsWith(prefix)).flatMap((p) => p.prefixes),
+  ];
+}
+
+function pickFreeBlock(source: SubnetPool, used: string[], v6: boolean): string | undefined {
+  const wanted = source.defaultPrefixlen > 0 ? source.defaultPrefixlen : v6 ? 64 : 24;
+  for (const prefix of source.prefixes) {
+    const len = Math.max(wanted, prefixLength(prefix));
+    for (let i = 0n; i < 65536n; i++) {
+      const block = subnetBlock(prefix, len, i);
+      if (block === undefined) break;
+      if (!used.some((u) => cidrsOverlap(u, block))) return block;
+    }
+  }
+  return undefined;
+}
+
+/** Idempotent: an unknown pool is success (fixes Q26). User and default pools only lose the marker. */
+export async function releasePool(ctx: CoreContext, poolId: string): Promise<void> {
+  await ctx.locks.run(`poolid:${poolId}`, async () => {
+    const pool = await getPoolOrNull(ctx, poolId);
+    if (pool === null) {
+      ctx.log.info({ poolId }, 'subnetpool already gone');
+      return;
+    }
+    if (ctx.flags.tagExt) {
+      for (const s of await ctx.neutron.listSubnets({ tags: [poolId] })) await dropTag(ctx, 'subnets', s.id, s.tags, poolId);
+    }
+    if (!isKuryrOwnedPool(ctx, pool)) {
+      if (ctx.flags.tagExt) await dropTag(ctx, 'subnetpools', pool.id, pool.tags, TAG_POOL_EXISTING);
+      ctx.log.info({ poolId, name: pool.name }, 'keeping subnetpool not created by kuryr');
+      return;
+    }
+    for (const s of await ctx.neutron.listSubnets({ subnetpoolId: poolId })) {
+      if (!isKuryrSubnetName(s.name)) continue;
+      try {
+        await deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id));
+      } catch (err) {
+        ctx.log.warn({ subnetId: s.id, err: errorMessage(err) }, 'could not delete kuryr subnet while releasing its pool');
+      }
+    }
+    try {
+      await ctx.neutron.deleteSubnetPool(poolId);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      if (err instanceof NeutronError && err.isConflict) {
+        ctx.log.warn({ poolId, err: err.message }, 'subnetpool still has allocations; kept');
+        return;
+      }
+      throw err;
+    }
+  });
+}

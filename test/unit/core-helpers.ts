@@ -1,0 +1,87 @@
+/**
+ * Shared set-up for the core libnetwork tests: a FakeNeutron, a FakeBinder and the service.
+ */
+import { randomBytes } from 'node:crypto';
+import { silentLogger } from '../../src/common/log.js';
+import { type LibnetworkOptions, NeutronLibnetworkService } from '../../src/core/libnetwork-service.js';
+import type { PoolData } from '../../src/core/libnetwork.js';
+import { FakeBinder } from '../fakes/fake-binder.js';
+import { FakeNeutron, type FakeNeutronOptions } from '../fakes/fake-neutron.js';
+
+export const HOST = 'vm';
+
+export const DEFAULT_OPTIONS: LibnetworkOptions = {
+  capabilityScope: 'local',
+  localDefaultAddressSpace: 'no_address_space',
+  globalDefaultAddressSpace: 'no_address_space',
+  subnetpoolNamePrefix: 'kuryrPool',
+  defaultSubnetpoolV4: 'kuryr',
+  defaultSubnetpoolV6: 'kuryr6',
+  enableDhcp: true,
+  processExternalConnectivity: true,
+  vethDstPrefix: 'eth',
+  waitForActive: true,
+  activeTimeoutMs: 2000,
+  vifPluggingIsFatal: false,
+};
+
+export interface Harness {
+  neutron: FakeNeutron;
+  binder: FakeBinder;
+  service: NeutronLibnetworkService;
+}
+
+export async function makeHarness(
+  opts: { neutron?: FakeNeutronOptions | FakeNeutron; binder?: FakeBinder; options?: Partial<LibnetworkOptions>; hostId?: string } = {},
+): Promise<Harness> {
+  const neutron = opts.neutron instanceof FakeNeutron ? opts.neutron : new FakeNeutron(opts.neutron);
+  const binder = opts.binder ?? new FakeBinder();
+  const service = new NeutronLibnetworkService({
+    neutron,
+    binder,
+    hostId: opts.hostId ?? HOST,
+    logger: silentLogger(),
+    options: { ...DEFAULT_OPTIONS, ...opts.options },
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5))),
+  });
+  await service.init();
+  return { neutron, binder, service };
+}
+
+/** A Docker-style 64-hex ID. */
+export const hexId = (): string => randomBytes(32).toString('hex');
+
+export const randomMac = (): string => ['02', ...[...randomBytes(5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+
+export const GATEWAY = { RequestAddressType: 'com.docker.network.gateway' };
+export const macOption = (mac: string): Record<string, string> => ({ 'com.docker.network.endpoint.macaddress': mac });
+
+export function poolData(pool: string, gateway?: string): PoolData {
+  return gateway === undefined ? { addressSpace: 'no_address_space', pool, auxAddresses: {} } : { addressSpace: 'no_address_space', pool, gateway, auxAddresses: {} };
+}
+
+/** IP part of `ip/len`. */
+export const ipOf = (cidr: string): string => cidr.split('/')[0] as string;
+
+/** Full Docker network lifecycle helper: RequestPool → gateway → CreateNetwork. */
+export async function dockerNetworkCreate(
+  h: Harness,
+  args: { did: string; subnet?: string; ipRange?: string; gateway?: string; ipamOpts?: Record<string, string>; opts?: Record<string, string>; v6?: { subnet: string; gateway?: string } },
+): Promise<{ poolId: string; pool: string; gateway: string; poolId6?: string; pool6?: string; gateway6?: string }> {
+  const rp = await h.service.requestPool({ addressSpace: 'no_address_space', pool: args.subnet ?? '', subPool: args.ipRange ?? '', options: args.ipamOpts ?? {}, v6: false });
+  const gw = await h.service.requestAddress({ poolId: rp.poolId, address: args.gateway ?? '', options: GATEWAY });
+  let v6: { poolId6: string; pool6: string; gateway6: string } | undefined;
+  if (args.v6 !== undefined) {
+    const rp6 = await h.service.requestPool({ addressSpace: 'no_address_space', pool: args.v6.subnet, subPool: '', options: args.ipamOpts ?? {}, v6: true });
+    const gw6 = await h.service.requestAddress({ poolId: rp6.poolId, address: args.v6.gateway ?? '', options: GATEWAY });
+    v6 = { poolId6: rp6.poolId, pool6: rp6.pool, gateway6: gw6 };
+  }
+  await h.service.createNetwork({
+    networkId: args.did,
+    ipv4Data: [poolData(rp.pool, gw)],
+    ipv6Data: v6 !== undefined ? [poolData(v6.pool6, v6.gateway6)] : [],
+    genericOptions: args.opts ?? {},
+    enableIpv6: v6 !== undefined,
+  });
+  return { poolId: rp.poolId, pool: rp.pool, gateway: gw, ...v6 };
+}
