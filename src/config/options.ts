@@ -68,6 +68,7 @@ export const DEFAULT_OPTS = {
   ...OSLO_LOG,
   socket_path: str('/run/docker/plugins/kuryr.sock', `${TS}Unix socket the libnetwork remote driver listens on.`, { tsOnly: true }),
   socket_mode: str('0660', `${TS}Octal file mode of socket_path.`, { tsOnly: true }),
+  listen_mode: choice(['unix', 'tcp'], 'unix', `${TS}unix: serve socket_path; tcp: serve kuryr_uri and write the kuryr.spec discovery file.`, { tsOnly: true }),
   host: str((c) => c.hostname, `${TS}Value of binding:host_id on created ports; defaults to the host name.`, { tsOnly: true }),
   wait_for_active: bool(true, `${TS}Wait for a port to become ACTIVE before answering Join.`, { tsOnly: true }),
   active_timeout: float(30, `${TS}Seconds to wait for a port to become ACTIVE.`, { tsOnly: true, min: 0 }),

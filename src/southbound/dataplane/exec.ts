@@ -48,7 +48,8 @@ export function run(argv: string[], opts: ExecOptions = {}, logger: Logger = sil
   const cmd = formatArgv(argv);
   logger.debug({ argv, input: opts.input }, 'exec');
   return new Promise<ExecResult>((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const stdin = opts.input === undefined ? 'ignore' : 'pipe';
+    const child = spawn(file, args, { stdio: [stdin, 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -58,8 +59,9 @@ export function run(argv: string[], opts: ExecOptions = {}, logger: Logger = sil
       outBytes += chunk.length;
       if (outBytes <= MAX_OUTPUT_BYTES) into.push(chunk);
     };
-    child.stdout.on('data', collect(out));
-    child.stderr.on('data', collect(err));
+    // Both are pipes (stdio above); the typings cannot see that through the variable stdin mode.
+    child.stdout!.on('data', collect(out));
+    child.stderr!.on('data', collect(err));
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
@@ -81,9 +83,11 @@ export function run(argv: string[], opts: ExecOptions = {}, logger: Logger = sil
       const detail = bounded(stderr) || bounded(stdout) || 'no output';
       finish(new BindingError(`command failed (${how}): ${cmd}: ${detail}`));
     });
-    // A child that exits before reading stdin makes the write fail with EPIPE; the exit code tells the story.
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      // A child that exits before reading stdin makes the write fail with EPIPE; the exit code tells the story.
+      child.stdin.on('error', () => {});
+      child.stdin.end(opts.input);
+    }
   });
 }
 

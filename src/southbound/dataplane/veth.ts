@@ -77,9 +77,16 @@ export function txOffArgv(ifName: string, netns?: string): string[] {
   return netns ? ['nsenter', `--net=${netnsFile(netns)}`, ...argv] : argv;
 }
 
-/** The container side after the veth exists: tx off when asked, then (with a target) the netns batch. */
+/**
+ * The container side after the veth exists: tx off when asked and (with a target) the netns batch,
+ * side by side. Their order does not matter: nothing in the container runs before the plug returns.
+ * Both are awaited before any failure is reported, so a rollback never races a running command.
+ */
 export async function configureContainerEnd(exec: Exec, vif: Vif, target: VifTarget | null, txOff: boolean): Promise<void> {
   const dev = target ? target.ifName : vif.containerIfName;
-  if (txOff) await exec(txOffArgv(dev, target?.netnsPath));
-  if (target) await ipBatch(exec, containerNetnsLines(vif, target.ifName), target.netnsPath);
+  const steps: Array<Promise<unknown>> = [];
+  if (txOff) steps.push(exec(txOffArgv(dev, target?.netnsPath)));
+  if (target) steps.push(ipBatch(exec, containerNetnsLines(vif, target.ifName), target.netnsPath));
+  const results = await Promise.allSettled(steps);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }

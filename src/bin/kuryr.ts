@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+/**
+ * `kuryr` entry point.
+ *   kuryr serve docker [--config-file F]... [--config-dir D]   the libnetwork remote driver daemon
+ *   kuryr config show  [--config-file F]... [--config-dir D]   the effective configuration, secrets redacted
+ * Without --config-file, /etc/kuryr/kuryr.conf is read when it exists (as oslo's default search does).
+ */
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { errorMessage } from '../common/errors.js';
+import { createLogger } from '../common/log.js';
+import { loadConfig, type KuryrConfig } from '../config/load.js';
+import { formatEffectiveConfig, parseConfigArgs } from '../config/show.js';
+import { startDockerDaemon } from '../compose/docker-daemon.js';
+
+const USAGE = 'usage: kuryr serve docker | config show  [--config-file FILE]... [--config-dir DIR]';
+const DEFAULT_FILES = ['/etc/kuryr/kuryr.conf'];
+
+function readConfig(args: string[]): KuryrConfig {
+  const parsed = parseConfigArgs(args);
+  const configFiles = parsed.configFiles.length > 0 || parsed.configDir ? parsed.configFiles : DEFAULT_FILES.filter((f) => existsSync(f));
+  return loadConfig({ ...parsed, configFiles, env: process.env, hostname: hostname() });
+}
+
+async function serveDocker(args: string[]): Promise<void> {
+  const config = readConfig(args);
+  const d = config.DEFAULT;
+  const level = process.env.KURYR_LOG_LEVEL ?? (d.debug ? 'debug' : 'info');
+  const destination = d.log_file ? (d.log_dir ? `${d.log_dir}/${d.log_file}` : d.log_file) : undefined;
+  const logger = createLogger({ level, ...(destination ? { destination } : {}) });
+  const daemon = await startDockerDaemon(config, logger);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    daemon.close().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, sub, ...rest] = argv;
+  if (cmd === 'serve' && sub === 'docker') return serveDocker(rest);
+  if (cmd === 'config' && sub === 'show') {
+    process.stdout.write(formatEffectiveConfig(readConfig(rest)));
+    return;
+  }
+  process.stderr.write(`${USAGE}\n`);
+  process.exit(2);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`kuryr: ${errorMessage(err)}\n`);
+  process.exit(1);
+});
