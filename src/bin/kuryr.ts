@@ -13,10 +13,10 @@ import { loadConfig, type KuryrConfig } from '../config/load.js';
 import { formatEffectiveConfig, parseConfigArgs } from '../config/show.js';
 import { startDockerDaemon } from '../compose/docker-daemon.js';
 
-const USAGE = 'usage: kuryr serve docker | config show  [--config-file FILE]... [--config-dir DIR]';
+const USAGE = 'usage: kuryr <command> [--config-file FILE]... [--config-dir DIR]';
 const DEFAULT_FILES = ['/etc/kuryr/kuryr.conf'];
 
-function readConfig(args: string[]): KuryrConfig {
+export function readConfig(args: string[]): KuryrConfig {
   const parsed = parseConfigArgs(args);
   const configFiles = parsed.configFiles.length > 0 || parsed.configDir ? parsed.configFiles : DEFAULT_FILES.filter((f) => existsSync(f));
   return loadConfig({ ...parsed, configFiles, env: process.env, hostname: hostname() });
@@ -41,14 +41,17 @@ async function serveDocker(args: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/** Subcommands: `<cmd> <sub>` → handler of the remaining arguments. Add one line per command. */
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  'serve docker': serveDocker,
+  'config show': async (args) => void process.stdout.write(formatEffectiveConfig(readConfig(args))),
+};
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, sub, ...rest] = argv;
-  if (cmd === 'serve' && sub === 'docker') return serveDocker(rest);
-  if (cmd === 'config' && sub === 'show') {
-    process.stdout.write(formatEffectiveConfig(readConfig(rest)));
-    return;
-  }
-  process.stderr.write(`${USAGE}\n`);
+  const handler = COMMANDS[`${cmd} ${sub}`];
+  if (handler) return handler(rest);
+  process.stderr.write(`${USAGE}\n  commands: ${Object.keys(COMMANDS).join(', ')}\n`);
   process.exit(2);
 }
 
