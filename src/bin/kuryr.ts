@@ -5,23 +5,13 @@
  *   kuryr config show  [--config-file F]... [--config-dir D]   the effective configuration, secrets redacted
  * Without --config-file, /etc/kuryr/kuryr.conf is read when it exists (as oslo's default search does).
  */
-import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { errorMessage } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
-import { loadConfig, type KuryrConfig } from '../config/load.js';
-import { formatEffectiveConfig, parseConfigArgs } from '../config/show.js';
+import { formatEffectiveConfig } from '../config/show.js';
+import { readConfig } from '../compose/config.js';
 import { startDockerDaemon } from '../compose/docker-daemon.js';
 
 const USAGE = 'usage: kuryr <command> [--config-file FILE]... [--config-dir DIR]';
-const DEFAULT_FILES = ['/etc/kuryr/kuryr.conf'];
-
-export function readConfig(args: string[]): KuryrConfig {
-  const parsed = parseConfigArgs(args);
-  const configFiles = parsed.configFiles.length > 0 || parsed.configDir ? parsed.configFiles : DEFAULT_FILES.filter((f) => existsSync(f));
-  return loadConfig({ ...parsed, configFiles, env: process.env, hostname: hostname() });
-}
-
 async function serveDocker(args: string[]): Promise<void> {
   const config = readConfig(args);
   const d = config.DEFAULT;
