@@ -1,0 +1,39 @@
+import { createOpenStackClients, type OpenStackClients } from '../../../src/southbound/openstack/index.js';
+import type { NeutronApi } from '../../../src/core/neutron-api.js';
+import type { Port } from '../../../src/core/neutron-types.js';
+import { waitFor } from './sh.js';
+
+/** Admin access to the real Neutron of scripts/aio.sh, for arranging and checking state. */
+export function adminClients(): OpenStackClients {
+  return createOpenStackClients({
+    authUrl: 'http://127.0.0.1:5000/v3',
+    username: 'admin',
+    password: 'admin',
+    userDomainName: 'Default',
+    projectName: 'admin',
+    projectDomainName: 'Default',
+    regionName: 'RegionOne',
+  });
+}
+
+export async function stackIsUp(): Promise<boolean> {
+  try {
+    const r = await fetch('http://127.0.0.1:9696/', { signal: AbortSignal.timeout(5000) });
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+export function waitActive(neutron: NeutronApi, portId: string, timeoutMs = 60_000): Promise<Port> {
+  return waitFor(`port ${portId} ACTIVE`, async () => {
+    const p = await neutron.getPort(portId);
+    return p.status === 'ACTIVE' ? p : undefined;
+  }, timeoutMs, 200);
+}
+
+/** The Neutron port of a Docker endpoint (device_id = endpoint id), or undefined. */
+export async function portOfEndpoint(neutron: NeutronApi, endpointId: string): Promise<Port | undefined> {
+  const ports = await neutron.listPorts({ deviceId: endpointId });
+  return ports[0];
+}
