@@ -10,6 +10,7 @@ import { createLogger } from '../common/log.js';
 import { formatEffectiveConfig } from '../config/show.js';
 import { readConfig } from '../compose/config.js';
 import { startDockerDaemon } from '../compose/docker-daemon.js';
+import { serveCni } from './serve-cni.js';
 
 const USAGE = 'usage: kuryr <command> [--config-file FILE]... [--config-dir DIR]';
 async function serveDocker(args: string[]): Promise<void> {
@@ -34,6 +35,7 @@ async function serveDocker(args: string[]): Promise<void> {
 /** Subcommands: `<cmd> <sub>` → handler of the remaining arguments. Add one line per command. */
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   'serve docker': serveDocker,
+  'serve cni': serveCni,
   'config show': async (args) => void process.stdout.write(formatEffectiveConfig(readConfig(args))),
 };
 

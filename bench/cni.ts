@@ -1,0 +1,100 @@
+/**
+ * CNI ADD and DEL latency: kuryr-cni (shim → node daemon → Neutron port, plug, ACTIVE) against Debian's
+ * bridge + host-local plugins, under the same callers in one run:
+ *   1. direct: the plugin executed as libcni does (env + stdin), in a fresh netns per iteration;
+ *   2. containerd CRI: RunPodSandbox (ADD) and StopPodSandbox + RemovePodSandbox (DEL + teardown).
+ * Needs the stack (`bash scripts/aio.sh up`) and the runtimes (`bash scripts/cni-runtimes.sh up`).
+ *   node --import tsx bench/cni.ts        (BENCH_CNI_RUNS, default 10)
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CriClient } from '../test/e2e/support/cni-cri.js';
+import { CniDaemon, execPlugin, KURYR_CNI, RT } from '../test/e2e/support/cni-daemon.js';
+import { createTopology, destroyTopology } from '../test/e2e/support/cni-neutron.js';
+import { adminClients } from '../test/e2e/support/neutron.js';
+import { sh, sleep } from '../test/e2e/support/sh.js';
+import { row, timeIt } from './stats.js';
+
+const RUNS = Number(process.env.BENCH_CNI_RUNS ?? 10);
+const PFX = 'cni-bench-';
+const BRIDGE = { cniVersion: '1.0.0', name: `${PFX}br`, type: 'bridge', bridge: `${PFX}br0`, isGateway: false, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.79.234.0/24' }]] } };
+
+/** ADD and DEL times of `RUNS` attachments, each in a fresh netns. */
+async function direct(bin: string, config: Record<string, unknown>): Promise<{ add: number[]; del: number[] }> {
+  const add: number[] = [];
+  const del: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const ns = `${PFX}ns${i}`;
+    await sh(['ip', 'netns', 'add', ns]);
+    const env = { CNI_CONTAINERID: `${PFX}${randomUUID()}`, CNI_NETNS: `/var/run/netns/${ns}`, CNI_IFNAME: 'eth0', CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=${PFX}pod${i};K8S_POD_UID=${randomUUID()}` };
+    const a = await execPlugin(bin, 'ADD', env, config);
+    if (a.rc !== 0) throw new Error(`${bin} ADD failed: ${JSON.stringify(a.out)}`);
+    const d = await execPlugin(bin, 'DEL', env, config);
+    if (d.rc !== 0) throw new Error(`${bin} DEL failed: ${JSON.stringify(d.out)}`);
+    add.push(a.ms);
+    del.push(d.ms);
+    await sh(['ip', 'netns', 'del', ns]);
+  }
+  return { add, del };
+}
+
+/** RunPodSandbox and Stop+Remove times with `conflist` as containerd's only network. */
+async function underContainerd(cri: CriClient, conflist: Record<string, unknown>): Promise<{ add: number[]; del: number[] }> {
+  for (const f of readdirSync(RT.criConfDir)) rmSync(join(RT.criConfDir, f));
+  writeFileSync(join(RT.criConfDir, '10-bench.conflist'), JSON.stringify(conflist));
+  await sleep(1500);
+  const add: number[] = [];
+  const del: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    let id = '';
+    add.push(await timeIt(async () => (id = await cri.runPodSandbox({ name: `${PFX}pod${i}`, namespace: 'bench', uid: randomUUID() }))));
+    del.push(await timeIt(async () => {
+      await cri.stopPodSandbox(id);
+      await cri.removePodSandbox(id);
+    }));
+  }
+  rmSync(join(RT.criConfDir, '10-bench.conflist'));
+  return { add, del };
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(KURYR_CNI) || !existsSync(RT.criSock)) throw new Error('run bash scripts/cni-runtimes.sh up first');
+  const clients = adminClients();
+  const neutron = clients.neutron;
+  await destroyTopology(neutron, PFX);
+  const topo = await createTopology(neutron, PFX, 234);
+  const projectId = (await neutron.getNetwork(topo.podNetId)).projectId;
+  const daemon = new CniDaemon({ socketPath: `/run/kuryr-cni-e2e/${PFX}daemon.sock`, podSubnet: topo.podSubnetId, securityGroups: [topo.sgId], project: projectId });
+  const cri = new CriClient(RT.criSock);
+  try {
+    await daemon.start();
+    const kuryrConf = daemon.conflist(`${PFX}net`, '1.0.0');
+    await direct(KURYR_CNI, kuryrConf); // warm-up: token, subnet cache, agent
+    const kd = await direct(KURYR_CNI, kuryrConf);
+    const bd = await direct('/usr/lib/cni/bridge', BRIDGE);
+    const wrap = (plugin: Record<string, unknown>) => {
+      const { cniVersion, name, ...rest } = plugin;
+      return { cniVersion, name, plugins: [rest] };
+    };
+    const kc = await underContainerd(cri, wrap(kuryrConf));
+    const bc = await underContainerd(cri, wrap(BRIDGE));
+    console.log(`CNI latency, ${RUNS} runs each (kuryr-cni vs Debian bridge+host-local, same caller)`);
+    console.log(row('direct exec ADD', kd.add, bd.add));
+    console.log(row('direct exec DEL', kd.del, bd.del));
+    console.log(row('containerd RunPodSandbox (ADD)', kc.add, bc.add));
+    console.log(row('containerd Stop+RemovePodSandbox', kc.del, bc.del));
+  } finally {
+    cri.close();
+    await daemon.stop();
+    await destroyTopology(neutron, PFX);
+    await clients.close();
+    await sh(['ip', 'link', 'del', `${PFX}br0`]);
+    rmSync(`/var/lib/cni/networks/${PFX}br`, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+/**
+ * The `kuryr-cni` executable's logic: read the CNI environment and stdin, answer VERSION locally
+ * (podman asks it in nearly every command), forward everything else to the node daemon over its
+ * unix socket, print the answer. Only `node:http`: this file is bundled alone into one small file.
+ */
+import http from 'node:http';
+import {
+  CNI_CODES, CNI_ENV_KEYS, DAEMON_METHOD, DEFAULT_DAEMON_SOCKET, SOCKET_CONFIG_KEY, versionReply,
+  type CniErrorBody, type DaemonRequest,
+} from './protocol.js';
+
+export interface ShimOutcome {
+  stdout: string;
+  exitCode: 0 | 1;
+}
+
+/** Runs one CNI call. Never throws: every failure becomes a CNI error on stdout and exit code 1. */
+export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<ShimOutcome> {
+  let config: Record<string, unknown> = {};
+  let cniVersion = '1.1.0';
+  const fail = (code: number, msg: string, details?: string): ShimOutcome => ({
+    stdout: `${JSON.stringify({ cniVersion, code, msg, ...(details ? { details } : {}) } satisfies CniErrorBody)}\n`,
+    exitCode: 1,
+  });
+  if (stdin.trim() !== '') {
+    try {
+      const parsed: unknown = JSON.parse(stdin);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail(CNI_CODES.decodeFailure, 'network configuration on stdin is not a JSON object');
+      config = parsed as Record<string, unknown>;
+    } catch (err) {
+      return fail(CNI_CODES.decodeFailure, `failed to decode network configuration on stdin: ${(err as Error).message}`);
+    }
+  }
+  if (typeof config.cniVersion === 'string') cniVersion = config.cniVersion;
+  const command = env.CNI_COMMAND;
+  if (!command) return fail(CNI_CODES.invalidEnv, 'CNI_COMMAND is not set');
+  if (command === 'VERSION') return { stdout: `${JSON.stringify(versionReply(cniVersion))}\n`, exitCode: 0 };
+
+  const socketPath = typeof config[SOCKET_CONFIG_KEY] === 'string' ? (config[SOCKET_CONFIG_KEY] as string) : DEFAULT_DAEMON_SOCKET;
+  const request: DaemonRequest = { env: {}, config };
+  for (const key of CNI_ENV_KEYS) if (env[key] !== undefined) request.env[key] = env[key];
+  let reply: { status: number; body: string };
+  try {
+    reply = await post(socketPath, JSON.stringify(request));
+  } catch (err) {
+    return fail(CNI_CODES.tryAgainLater, `kuryr-daemon is not reachable at ${socketPath}: ${(err as Error).message}`);
+  }
+  let body: unknown;
+  try {
+    body = reply.body.trim() === '' ? {} : JSON.parse(reply.body);
+  } catch {
+    return fail(CNI_CODES.internal, `kuryr-daemon answered ${reply.status} with a non-JSON body`, reply.body.slice(0, 500));
+  }
+  if (reply.status === 200) {
+    const empty = typeof body === 'object' && body !== null && Object.keys(body).length === 0;
+    return { stdout: empty ? '' : `${JSON.stringify(body)}\n`, exitCode: 0 };
+  }
+  const e = body as Partial<CniErrorBody> & { Err?: string };
+  if (typeof e.code === 'number' && typeof e.msg === 'string') return { stdout: `${JSON.stringify({ ...e, cniVersion })}\n`, exitCode: 1 };
+  return fail(CNI_CODES.internal, `kuryr-daemon answered ${reply.status}: ${e.Err ?? reply.body.slice(0, 500)}`);
+}
+
+function post(socketPath: string, payload: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { socketPath, path: `/${DAEMON_METHOD}`, method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}

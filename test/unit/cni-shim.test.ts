@@ -1,0 +1,57 @@
+/**
+ * Contract: the shim (as bundled) talking to the real daemon server over a temporary unix socket,
+ * with the use cases over FakeNeutron/FakeBinder. Byte-level CNI stdout and exit codes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../src/common/log.js';
+import { startCniServer } from '../../src/northbound/cni/server.js';
+import { runShim } from '../../src/northbound/cni/shim.js';
+import { addReq, podWorld } from './cni-helpers.js';
+
+test('shim ↔ daemon: ADD, DEL, STATUS, VERSION, errors', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kuryr-cni-shim-'));
+  const socket = join(dir, 'cni.sock');
+  const w = await podWorld();
+  const server = await startCniServer({ service: w.service, logger: silentLogger(), socketPath: socket });
+  t.after(async () => { await server.close(); rmSync(dir, { recursive: true, force: true }); });
+  const req = addReq();
+  const conf = (v: string, extra: Record<string, unknown> = {}) => JSON.stringify({ cniVersion: v, name: 'kuryr', type: 'kuryr-cni', kuryr_socket: socket, ...extra });
+  const base = { CNI_CONTAINERID: req.containerId, CNI_NETNS: '/', CNI_IFNAME: 'eth0', CNI_ARGS: `K8S_POD_NAME=web;K8S_POD_UID=u1;K8S_POD_NAMESPACE=demo` };
+
+  const add = await runShim({ ...base, CNI_COMMAND: 'ADD' }, conf('0.4.0'));
+  assert.equal(add.exitCode, 0, add.stdout);
+  const result = JSON.parse(add.stdout) as { cniVersion: string; ips: Array<{ version: string }>; interfaces: Array<{ sandbox?: string }> };
+  assert.equal(result.cniVersion, '0.4.0');
+  assert.equal(result.ips[0]?.version, '4');
+  assert.equal(result.interfaces[1]?.sandbox, '/');
+
+  const check = await runShim({ ...base, CNI_COMMAND: 'CHECK' }, conf('1.0.0'));
+  assert.deepEqual(check, { stdout: '', exitCode: 0 });
+  const del = await runShim({ ...base, CNI_COMMAND: 'DEL', CNI_NETNS: '' }, conf('1.0.0'));
+  assert.deepEqual(del, { stdout: '', exitCode: 0 });
+  assert.deepEqual(w.neutron.userPorts(), []);
+
+  const status = await runShim({ CNI_COMMAND: 'STATUS' }, conf('1.1.0'));
+  assert.deepEqual(status, { stdout: '', exitCode: 0 });
+  w.probe.down = 'neutron';
+  const down = await runShim({ CNI_COMMAND: 'STATUS' }, conf('1.1.0'));
+  assert.equal(down.exitCode, 1);
+  assert.equal(JSON.parse(down.stdout).code, 50);
+  w.probe.down = 'dataplane';
+  assert.equal(JSON.parse((await runShim({ CNI_COMMAND: 'STATUS' }, conf('1.1.0'))).stdout).code, 51);
+
+  const noNetns = await runShim({ ...base, CNI_COMMAND: 'ADD', CNI_NETNS: '/nonexistent/netns' }, conf('1.0.0'));
+  assert.deepEqual(JSON.parse(noNetns.stdout), { cniVersion: '1.0.0', code: 8, msg: 'ADD failed: CNI_NETNS /nonexistent/netns does not exist', details: 'CNI' });
+
+  const version = await runShim({ CNI_COMMAND: 'VERSION' }, JSON.stringify({ cniVersion: '1.0.0' }));
+  assert.deepEqual(JSON.parse(version.stdout), { cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+  const garbage = await runShim({ CNI_COMMAND: 'ADD' }, '{not json');
+  assert.equal(JSON.parse(garbage.stdout).code, 6);
+  const gone = await runShim({ ...base, CNI_COMMAND: 'ADD' }, conf('1.0.0', { kuryr_socket: join(dir, 'none.sock') }));
+  assert.equal(gone.exitCode, 1);
+  assert.equal(JSON.parse(gone.stdout).code, 11);
+});
