@@ -6,7 +6,7 @@ import type { Network, Port, Subnet } from '../../../src/core/neutron-types.js';
 import { DockerCli } from './docker.js';
 import { kuryrHostLeftovers, kuryrOvsInterfaces } from './host.js';
 import { KuryrDaemon } from './kuryr-daemon.js';
-import { adminClients, stackIsUp, waitActive } from './neutron.js';
+import { adminClients, kuryrProjectClients, stackIsUp, waitActive } from './neutron.js';
 import { FakeVm } from './vm.js';
 import { must, sh } from './sh.js';
 
@@ -103,6 +103,21 @@ export class DockerE2e {
       assert.equal(still, false, `Neutron port ${id} is still there`);
     }
     assert.deepEqual(await kuryrHostLeftovers(portIds), []);
+  }
+
+  private kuryrProject: string | undefined;
+  /** Project id of Kuryr's service user (`service`), learned from a throwaway network it creates. */
+  async kuryrProjectId(): Promise<string> {
+    if (this.kuryrProject) return this.kuryrProject;
+    const k = kuryrProjectClients();
+    try {
+      const net = await k.neutron.createNetwork({ name: `${E2E}probe-project` });
+      await k.neutron.deleteNetwork(net.id);
+      this.kuryrProject = net.projectId;
+      return net.projectId;
+    } finally {
+      await k.close();
+    }
   }
 
   async kuryrPorts(): Promise<Port[]> {

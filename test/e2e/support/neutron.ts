@@ -16,6 +16,19 @@ export function adminClients(): OpenStackClients {
   });
 }
 
+/** The `kuryr` service user of scripts/aio.sh (project `service`): Kuryr's own project, used as "the user" here. */
+export function kuryrProjectClients(): OpenStackClients {
+  return createOpenStackClients({
+    authUrl: 'http://127.0.0.1:5000/v3',
+    username: 'kuryr',
+    password: 'kuryr',
+    userDomainName: 'Default',
+    projectName: 'service',
+    projectDomainName: 'Default',
+    regionName: 'RegionOne',
+  });
+}
+
 export async function stackIsUp(): Promise<boolean> {
   try {
     const r = await fetch('http://127.0.0.1:9696/', { signal: AbortSignal.timeout(5000) });
