@@ -8,7 +8,8 @@
 #   scripts/aio.sh wipe     down + drop databases, bridges, namespaces, state (next 'up' is a first boot)
 #
 # Tunables: AIO_LB=1 (linuxbridge agent as second host in netns aio-lb), AIO_DHCP=1, AIO_L3=1,
-# AIO_DOCKER=1, AIO_DOCKER2=0 (second dockerd in aio-lb), AIO_SKIP_APT=0, AIO_POLL=1 (agent polling_interval).
+# AIO_DOCKER=1, AIO_DOCKER2=0 (second dockerd in aio-lb), AIO_KURYR=1 (start Kuryr's Docker driver),
+# AIO_SKIP_APT=0, AIO_POLL=1 (agent polling_interval).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/aio-common.sh
@@ -33,6 +34,7 @@ do_up() {
   step "neutron agents" start_agents
   step "dockerd" start_docker
   step "dockerd (host2)" start_docker2
+  step "kuryr" start_kuryr
   log "stack healthy $(since "$t0") s after packages"
   echo "credentials: source $AIO_ETC/admin-openrc  (clouds.yaml: /etc/openstack/clouds.yaml, cloud aio-admin)"
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync, openSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -54,6 +54,7 @@ export class KuryrDaemon {
   }
 
   async start(): Promise<void> {
+    if (this.socketPath === DEFAULT_SOCKET) stopMainJobDaemon();
     const out = openSync(this.logPath, 'a');
     const cmd = [process.execPath, '--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), 'serve', 'docker', '--config-file', this.confPath];
     const argv = this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns, ...cmd] : cmd;
@@ -86,4 +87,20 @@ export class KuryrDaemon {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     this.child = undefined;
   }
+}
+
+/**
+ * `scripts/aio.sh up` (the main job) runs a Kuryr daemon on the default socket; tests and the
+ * benchmark run the code under test there instead, so that one is stopped (`aio.sh up` restarts it).
+ */
+function stopMainJobDaemon(): void {
+  const pidFile = '/run/aio/kuryr-docker.pid';
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  rmSync(pidFile, { force: true });
 }
