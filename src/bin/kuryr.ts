@@ -10,6 +10,7 @@ import { createLogger } from '../common/log.js';
 import { formatEffectiveConfig } from '../config/show.js';
 import { readConfig } from '../compose/config.js';
 import { startDockerDaemon } from '../compose/docker-daemon.js';
+import { networkSync } from './network-sync.js';
 import { serveCni } from './serve-cni.js';
 
 const USAGE = 'usage: kuryr <command> [--config-file FILE]... [--config-dir DIR]';
@@ -36,6 +37,7 @@ async function serveDocker(args: string[]): Promise<void> {
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   'serve docker': serveDocker,
   'serve cni': serveCni,
+  'network sync': networkSync,
   'config show': async (args) => void process.stdout.write(formatEffectiveConfig(readConfig(args))),
 };
 

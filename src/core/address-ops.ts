@@ -3,8 +3,9 @@
  * Fixes: the gateway is answered before any subnet exists (F2), aux addresses on new networks
  * are tolerated (Q10), release looks at every fixed IP (Q5), kuryr ports never get the user marker (Q13).
  */
-import { ConflictError, NotFoundError } from '../common/errors.js';
-import { cidrFamily, firstUsableHost, normalizeCidr, normalizeIp, prefixLength, sameIp, splitAddress } from './cidr.js';
+import { ConflictError, NotFoundError, isNotFound } from '../common/errors.js';
+import { cidrContains, cidrFamily, firstUsableHost, normalizeCidr, normalizeIp, prefixLength, sameIp, splitAddress } from './cidr.js';
+import { started } from './core-cache.js';
 import type { ReleaseAddressRequest, RequestAddressRequest } from './libnetwork.js';
 import { deleteIgnoringMissing, dropTag, ensureTag, getPoolOrNull, poolPrefix, requirePool } from './lookups.js';
 import { UNBOUND_PORT_NAME } from './naming.js';
@@ -12,9 +13,12 @@ import type { Port, Subnet, SubnetPool } from './neutron-types.js';
 import { type CoreContext, OPT, opt } from './service-context.js';
 import { TAG_PORT_EXISTING, TAG_PORT_OWNED, idFromTags, idTags } from './tags.js';
 
-/** The Neutron subnet a pool stands for (spec §4.16 step 2), or `null` before CreateNetwork. */
-export async function locateSubnet(ctx: CoreContext, pool: SubnetPool): Promise<Subnet | null> {
-  const byPool = await ctx.neutron.listSubnets({ subnetpoolId: pool.id });
+/**
+ * The Neutron subnet a pool stands for (spec §4.16 step 2), or `null` before CreateNetwork.
+ * `byPool` is the answer of `GET /subnets?subnetpool_id=<pool>` when the caller already has it.
+ */
+export async function locateSubnet(ctx: CoreContext, pool: SubnetPool, byPool?: Subnet[]): Promise<Subnet | null> {
+  byPool ??= await ctx.neutron.listSubnets({ subnetpoolId: pool.id });
   if (byPool.length === 1) return byPool[0] as Subnet;
   const prefix = normalizeCidr(poolPrefix(ctx, pool));
   if (byPool.length > 1) return byPool.find((s) => normalizeCidr(s.cidr) === prefix) ?? null;
@@ -25,14 +29,38 @@ export async function locateSubnet(ctx: CoreContext, pool: SubnetPool): Promise<
   return tagged[tagged.length - 1] ?? null;
 }
 
+/**
+ * Neutron calls (warm pool cache): `GET /ports` by MAC on the subnet, `POST /ports`, `PUT` the owned tag.
+ * On a cache miss `GET /subnetpools/{id}` and `GET /subnets?subnetpool_id=` run first, concurrently.
+ * Gateway requests always read Neutron.
+ */
 export async function requestAddress(ctx: CoreContext, req: RequestAddressRequest): Promise<string> {
-  const pool = await requirePool(ctx, req.poolId);
+  const gatewayRequest = req.options[OPT.requestAddressType] === OPT.gatewayType;
+  const mac = opt(req.options, OPT.macAddress);
+  const hit = gatewayRequest ? undefined : ctx.cache.pools.get(req.poolId);
+  if (hit !== undefined) {
+    const address = req.address !== '' ? normalizeIp(req.address, 'Address') : '';
+    try {
+      return await allocate(ctx, hit.subnet, address, mac);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      // The subnet or its network is gone (another host, global scope): look the pool up again.
+      ctx.cache.forgetPool(req.poolId);
+      ctx.log.debug({ poolId: req.poolId }, 'cached subnet of pool is stale; looking it up again');
+    }
+  }
+  const epoch = ctx.cache.pools.epoch;
+  const pool$ = started(requirePool(ctx, req.poolId));
+  const byPool$ = started(ctx.neutron.listSubnets({ subnetpoolId: req.poolId }));
+  const pool = await pool$();
   const prefix = poolPrefix(ctx, pool);
   const poolLen = prefixLength(prefix);
   const address = req.address !== '' ? normalizeIp(req.address, 'Address') : '';
-  const subnet = await locateSubnet(ctx, pool);
+  const byPool = await byPool$();
+  const subnet = await locateSubnet(ctx, pool, byPool);
+  if (subnet !== null) ctx.cache.pools.set(req.poolId, { subnet, byPool: byPool.length === 1 && byPool[0]?.id === subnet.id }, epoch);
 
-  if (req.options[OPT.requestAddressType] === OPT.gatewayType) {
+  if (gatewayRequest) {
     if (subnet === null) return `${address !== '' ? address : firstUsableHost(prefix)}/${poolLen}`;
     const len = prefixLength(subnet.cidr);
     if (address === '') {
@@ -52,19 +80,23 @@ export async function requestAddress(ctx: CoreContext, req: RequestAddressReques
     }
     throw new NotFoundError(`no Neutron subnet exists for subnetpool ${pool.id} (${prefix}); create the Docker network first`);
   }
+  return allocate(ctx, subnet, address, mac);
+}
 
-  const port = await findOrCreateIpamPort(ctx, subnet, address, opt(req.options, OPT.macAddress));
+/** Finds or creates the port holding the address on the subnet; answers `ip/len`. */
+async function allocate(ctx: CoreContext, subnet: Subnet, address: string, mac: string | undefined): Promise<string> {
+  const port = await findOrCreateIpamPort(ctx, subnet, address, mac);
   const ip = address !== '' ? address : port.fixedIps.find((f) => f.subnetId === subnet.id)?.ipAddress;
   if (ip === undefined) throw new NotFoundError(`Neutron port ${port.id} has no address on subnet ${subnet.id}`);
   return `${ip}/${prefixLength(subnet.cidr)}`;
 }
 
 async function findOrCreateIpamPort(ctx: CoreContext, subnet: Subnet, address: string, mac: string | undefined): Promise<Port> {
+  // By address (when given) and by MAC: both look-ups at once, the address one wins.
+  const byMac = mac !== undefined ? started(ctx.neutron.listPorts({ fixedIps: [{ subnetId: subnet.id }], macAddress: mac.toLowerCase() })) : undefined;
   let port: Port | undefined;
   if (address !== '') port = (await ctx.neutron.listPorts({ fixedIps: [{ subnetId: subnet.id, ipAddress: address }] }))[0];
-  if (port === undefined && mac !== undefined) {
-    port = (await ctx.neutron.listPorts({ fixedIps: [{ subnetId: subnet.id }], macAddress: mac.toLowerCase() }))[0];
-  }
+  if (port === undefined && byMac !== undefined) port = (await byMac())[0];
   if (port !== undefined) {
     if (ctx.flags.tagExt && !port.tags.includes(TAG_PORT_OWNED)) {
       await ensureTag(ctx, 'ports', port.id, port.tags, TAG_PORT_EXISTING);
@@ -96,11 +128,29 @@ export function isKuryrOwnedPort(ctx: CoreContext, port: Port): boolean {
   return !ctx.flags.tagExt && port.name === UNBOUND_PORT_NAME;
 }
 
-/** Idempotent. Deletes kuryr ports holding the address; user ports are unbound and unmarked. */
+/**
+ * Idempotent. Deletes kuryr ports holding the address; user ports are unbound and unmarked.
+ * Neutron calls (warm pool cache): `GET /ports` by IP, `DELETE /ports/{id}`. Without a cache entry the
+ * pool's subnets and the ports by IP are read concurrently; when no port is on the cached subnet the
+ * subnets are read to confirm (a stale entry), reusing the ports already in hand.
+ */
 export async function releaseAddress(ctx: CoreContext, req: ReleaseAddressRequest): Promise<void> {
   const ip = normalizeIp(splitAddress(req.address).ip, 'Address');
   await ctx.locks.run(`addr:${req.poolId}:${ip}`, async () => {
-    let subnets = await ctx.neutron.listSubnets({ subnetpoolId: req.poolId });
+    // The cached subnet is the only one of its pool that can hold the IP (pool subnets do not overlap).
+    const hit = ctx.cache.pools.get(req.poolId);
+    let byIp: Port[] | undefined;
+    if (hit !== undefined && hit.byPool && cidrContains(hit.subnet.cidr, ip)) {
+      const id = hit.subnet.id;
+      byIp = await ctx.neutron.listPorts({ fixedIps: [{ ipAddress: ip }] });
+      const held = byIp.filter((p) => p.fixedIps.some((f) => f.subnetId === id && sameIp(f.ipAddress, ip)));
+      if (held.length > 0) return releasePorts(ctx, held, ip);
+    }
+    // No entry, or no port on the cached subnet (nothing to release, or a stale entry): ask Neutron.
+    const subnets$ = started(ctx.neutron.listSubnets({ subnetpoolId: req.poolId }));
+    const known = byIp;
+    const ports$ = known !== undefined ? async () => known : started(ctx.neutron.listPorts({ fixedIps: [{ ipAddress: ip }] }));
+    let subnets = await subnets$();
     if (subnets.length === 0) {
       const pool = await getPoolOrNull(ctx, req.poolId);
       if (pool === null) return;
@@ -112,16 +162,20 @@ export async function releaseAddress(ctx: CoreContext, req: ReleaseAddressReques
       return;
     }
     const ids = new Set(subnets.map((s) => s.id));
-    for (const port of await ctx.neutron.listPorts({ fixedIps: [{ ipAddress: ip }] })) {
-      if (!port.fixedIps.some((f) => ids.has(f.subnetId) && sameIp(f.ipAddress, ip))) continue;
-      if (isKuryrOwnedPort(ctx, port)) {
-        await deleteIgnoringMissing(() => ctx.neutron.deletePort(port.id));
-        ctx.log.info({ portId: port.id, ip }, 'deleted kuryr port');
-      } else if (port.tags.includes(TAG_PORT_EXISTING)) {
-        await releaseUserPort(ctx, port);
-      }
-    }
+    await releasePorts(ctx, (await ports$()).filter((p) => p.fixedIps.some((f) => ids.has(f.subnetId) && sameIp(f.ipAddress, ip))), ip);
   });
+}
+
+/** Deletes the kuryr ports and releases the marked user ports among those holding the IP. */
+async function releasePorts(ctx: CoreContext, ports: Port[], ip: string): Promise<void> {
+  for (const port of ports) {
+    if (isKuryrOwnedPort(ctx, port)) {
+      await deleteIgnoringMissing(() => ctx.neutron.deletePort(port.id));
+      ctx.log.info({ portId: port.id, ip }, 'deleted kuryr port');
+    } else if (port.tags.includes(TAG_PORT_EXISTING)) {
+      await releaseUserPort(ctx, port);
+    }
+  }
 }
 
 /** Spec §4.17: clear `device_owner` and the host (and `device_id` when the name starts with it), drop markers. */

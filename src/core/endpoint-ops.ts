@@ -3,75 +3,110 @@
  * Fixes: new ports carry the EID tags (Q2/F4), every step is rolled back on failure (Q17),
  * binding failures are explained (Q28), DeleteEndpoint unplugs even without Neutron (Q18).
  */
-import { ConflictError, InvalidInputError, NotFoundError, errorMessage } from '../common/errors.js';
+import { ConflictError, InvalidInputError, NotFoundError, errorMessage, isNotFound } from '../common/errors.js';
 import { UndoStack } from '../common/undo.js';
-import { networkOf, normalizeIp, splitAddress } from './cidr.js';
+import { waitForPortActive } from './active-wait.js';
+import { networkOf, normalizeCidr, normalizeIp, splitAddress } from './cidr.js';
+import { type NetworkEntry, started } from './core-cache.js';
 import type { CreateEndpointRequest, CreateEndpointResult, EndpointRef } from './libnetwork.js';
-import { deleteIgnoringMissing, dropTag, ensureTag, findPortByEid, requireNetworkByDid } from './lookups.js';
+import { deleteIgnoringMissing, dropTag, findPortByEid, resolveNetwork, writeTags } from './lookups.js';
 import { DEVICE_OWNER, UNBOUND_PORT_NAME, containerIfName, endpointPortName } from './naming.js';
 import type { PortUpdate } from './neutron-api.js';
-import type { Network, Port, Subnet } from './neutron-types.js';
+import type { Port, Subnet } from './neutron-types.js';
 import type { CoreContext } from './service-context.js';
 import { TAG_PORT_OWNED, hasForeignIdTags, idFromTags, idTags } from './tags.js';
-import { assertBound, buildVif, unplugRef, waitForActive } from './vif.js';
+import { assertBound, buildVif, unplugRef } from './vif.js';
 
+/** Thrown when a cached network entry disagrees with Neutron; makes CreateEndpoint retry with a fresh look-up. */
+class StaleNetworkEntry extends Error {}
+
+/**
+ * Neutron calls (seed flow, warm cache): 3 concurrent `GET /ports` (EID tags, `<EID>-port`, fixed IP),
+ * `PUT /ports/{id}` (binding), `PUT /ports/{id}/tags` in parallel with the plug, `GET /ports/{id}` until ACTIVE.
+ */
 export async function createEndpoint(ctx: CoreContext, req: CreateEndpointRequest): Promise<CreateEndpointResult> {
-  return ctx.locks.run(`ep:${req.endpointId}`, () =>
-    UndoStack.guard(
-      (undo) => create(ctx, req, undo),
-      (failed) => ctx.log.error({ endpointId: req.endpointId, failed }, 'rollback of CreateEndpoint was incomplete'),
-    ),
-  );
+  return ctx.locks.run(`ep:${req.endpointId}`, async () => {
+    const attempt = { cached: false };
+    const run = (fresh: boolean) =>
+      UndoStack.guard(
+        (undo) => create(ctx, req, undo, fresh, attempt),
+        (failed) => ctx.log.error({ endpointId: req.endpointId, failed }, 'rollback of CreateEndpoint was incomplete'),
+      );
+    try {
+      return await run(false);
+    } catch (err) {
+      if (!attempt.cached || !(isNotFound(err) || err instanceof StaleNetworkEntry)) throw err;
+      ctx.log.debug({ networkId: req.networkId, err: errorMessage(err) }, 'cached Neutron network entry is stale; looking it up again');
+      return run(true);
+    }
+  });
 }
 
-async function create(ctx: CoreContext, req: CreateEndpointRequest, undo: UndoStack): Promise<CreateEndpointResult> {
+async function create(
+  ctx: CoreContext,
+  req: CreateEndpointRequest,
+  undo: UndoStack,
+  fresh: boolean,
+  attempt: { cached: boolean },
+): Promise<CreateEndpointResult> {
   const eid = req.endpointId;
-  const net = await requireNetworkByDid(ctx, req.networkId);
   const addresses = [req.address, req.addressIpv6].filter((a): a is string => a !== undefined && a !== '');
+  // The three port look-ups run at once: by EID (tags, name) and, speculatively, by fixed IP.
+  const resolving = resolveNetwork(ctx, req.networkId, { fresh });
+  const network = started(resolving);
+  const byEid = started(findPortByEid(ctx, eid, { concurrent: true }));
+  const byAddress = started(resolving.then(({ entry }) => (addresses.length > 0 ? addressPorts(ctx, entry, req, addresses) : undefined)));
+
+  const { entry, cached } = await network();
+  attempt.cached = cached;
+  const net = entry.network;
   if (addresses.length === 0) throw new InvalidInputError(`no IPv4 or IPv6 address given for endpoint ${eid}`, 'Interface');
   const mac = req.macAddress !== undefined && req.macAddress !== '' ? req.macAddress.toLowerCase() : undefined;
 
-  let port = await findPortByEid(ctx, eid);
+  let port = await byEid();
   if (port !== null && port.networkId !== net.id) {
+    if (cached) throw new StaleNetworkEntry(`endpoint ${eid} has port ${port.id} on Neutron network ${port.networkId}, not the cached ${net.id}`);
     throw new ConflictError(`endpoint ${eid} already has port ${port.id} on Neutron network ${port.networkId}, not ${net.id}`);
   }
   let created = false;
-  if (port === null) ({ port, created } = await acquirePort(ctx, net, req, addresses, mac, undo));
+  if (port === null) ({ port, created } = await acquirePort(ctx, entry, req, mac, undo, (await byAddress()) as AddressPorts));
   port = await bindPort(ctx, port, eid, mac, created, undo);
   assertBound(port, ctx.hostId);
 
-  const subnets = await ctx.neutron.listSubnets({ networkId: net.id });
-  const vif = buildVif(port, subnets, net, eid);
-  await ctx.binder.plug(vif, null);
-  const plugged = port;
-  undo.push(`unplug port ${plugged.id}`, () => ctx.binder.unplug(unplugRef(plugged), null));
+  const vif = buildVif(port, await portSubnets(ctx, req.networkId, entry, port), net, eid);
+  const bound = port;
+  // The tag write and the plug are independent: run them together, undo whichever succeeded.
+  const [tagged, plugged] = await Promise.allSettled([tagPort(ctx, bound, eid, created, undo), ctx.binder.plug(vif, null)]);
+  if (plugged.status === 'fulfilled') undo.push(`unplug port ${bound.id}`, () => ctx.binder.unplug(unplugRef(bound), null));
+  if (tagged.status === 'rejected') throw tagged.reason;
+  if (plugged.status === 'rejected') throw plugged.reason;
 
   if (ctx.options.waitForActive) {
     try {
-      await waitForActive(ctx, port.id);
+      await waitForPortActive(ctx, bound.id);
     } catch (err) {
       if (ctx.options.vifPluggingIsFatal) throw err;
-      ctx.log.warn({ endpointId: eid, portId: port.id, err: errorMessage(err) }, 'port is not ACTIVE yet; continuing');
+      ctx.log.warn({ endpointId: eid, portId: bound.id, err: errorMessage(err) }, 'port is not ACTIVE yet; continuing');
     }
   }
-  ctx.log.info({ endpointId: eid, portId: port.id }, 'endpoint created');
-  return mac === undefined ? { macAddress: port.macAddress } : {};
+  ctx.cache.endpointPorts.set(eid, bound.id);
+  ctx.log.info({ endpointId: eid, portId: bound.id }, 'endpoint created');
+  return mac === undefined ? { macAddress: bound.macAddress } : {};
 }
 
-/** Finds the port RequestAddress made (or a user port) by fixed IPs, or creates `<EID>-port`. */
-async function acquirePort(
-  ctx: CoreContext,
-  net: Network,
-  req: CreateEndpointRequest,
-  addresses: string[],
-  mac: string | undefined,
-  undo: UndoStack,
-): Promise<{ port: Port; created: boolean }> {
-  const eid = req.endpointId;
+/** The subnets of the addresses Docker sent and the ports on the network that hold them. */
+interface AddressPorts {
+  fixedIps: Array<{ subnetId: string; ipAddress: string }>;
+  candidates: Port[];
+}
+
+/** Matches the addresses to the network's subnets (by CIDR) and lists the ports holding them. */
+async function addressPorts(ctx: CoreContext, entry: NetworkEntry, req: CreateEndpointRequest, addresses: string[]): Promise<AddressPorts> {
+  const net = entry.network;
   const pairs: Array<{ subnet: Subnet; ip: string }> = [];
   for (const a of addresses) {
     const cidr = networkOf(a, 'Interface.Address');
-    const found = await ctx.neutron.listSubnets({ networkId: net.id, cidr });
+    const found = entry.subnets.filter((s) => normalizeCidr(s.cidr) === cidr);
     if (found.length > 1) throw new ConflictError(`multiple subnets with CIDR ${cidr} exist on Neutron network ${net.id}`);
     if (found[0] !== undefined) pairs.push({ subnet: found[0], ip: normalizeIp(splitAddress(a).ip) });
   }
@@ -82,12 +117,29 @@ async function acquirePort(
   const candidates = (await ctx.neutron.listPorts({ fixedIps })).filter(
     (p) => p.networkId === net.id && p.fixedIps.some((f) => fixedIps.some((w) => w.subnetId === f.subnetId && w.ipAddress === normalizeIp(f.ipAddress))),
   );
+  return { fixedIps, candidates };
+}
+
+/** Uses the port RequestAddress made (or a user port) found by fixed IPs, or creates `<EID>-port`. */
+async function acquirePort(
+  ctx: CoreContext,
+  entry: NetworkEntry,
+  req: CreateEndpointRequest,
+  mac: string | undefined,
+  undo: UndoStack,
+  { fixedIps, candidates }: AddressPorts,
+): Promise<{ port: Port; created: boolean }> {
+  const eid = req.endpointId;
+  const net = entry.network;
   for (const c of candidates) {
     if (hasForeignIdTags(c.tags, eid)) {
       throw new ConflictError(`address ${fixedIps.map((f) => f.ipAddress).join(', ')} is held by port ${c.id} of endpoint ${idFromTags(c.tags)}`);
     }
   }
-  if (candidates.length > 2) throw new ConflictError(`${candidates.length} Neutron ports hold the addresses ${addresses.join(', ')}`);
+  if (candidates.length > 2) {
+    const addresses = [req.address, req.addressIpv6].filter((a) => a !== undefined && a !== '');
+    throw new ConflictError(`${candidates.length} Neutron ports hold the addresses ${addresses.join(', ')}`);
+  }
   if (candidates.length === 1) return { port: candidates[0] as Port, created: false };
   if (candidates.length === 2) {
     // Dual stack with kuryr IPAM: one unbound port per family; replace them by one port (spec §4.7 4e).
@@ -111,55 +163,68 @@ async function acquirePort(
   return { port, created: true };
 }
 
-/** The port driver's `update_port` (spec §4.7) plus the EID tags; each change pushes its undo. */
+/** The port driver's `update_port` (spec §4.7); each change pushes its undo. The EID tags follow in `tagPort`. */
 async function bindPort(ctx: CoreContext, port: Port, eid: string, mac: string | undefined, created: boolean, undo: UndoStack): Promise<Port> {
-  let current = port;
-  if (!created) {
-    const update: PortUpdate = {};
-    const revert: PortUpdate = {};
-    if (port.hostId !== ctx.hostId) {
-      Object.assign(update, { hostId: ctx.hostId, deviceOwner: DEVICE_OWNER });
-      Object.assign(revert, { hostId: port.hostId, deviceOwner: port.deviceOwner });
-    }
-    if (!port.adminStateUp) {
-      update.adminStateUp = true;
-      revert.adminStateUp = false;
-    }
-    if (!ctx.flags.tag && port.name !== endpointPortName(eid)) {
-      update.name = endpointPortName(eid);
-      revert.name = port.name;
-    }
-    if (port.deviceId === '') {
-      update.deviceId = eid;
-      revert.deviceId = '';
-    }
-    const macChange = mac !== undefined && mac !== port.macAddress.toLowerCase();
-    if (macChange) update.macAddress = mac;
-    if (Object.keys(update).length > 0) {
-      current = await ctx.neutron.updatePort(port.id, update);
-      // Neutron refuses a MAC change on a bound port, so the binding is reverted first (undo runs newest first).
-      if (macChange) undo.push(`restore MAC of port ${port.id}`, () => ctx.neutron.updatePort(port.id, { macAddress: port.macAddress }));
-      if (Object.keys(revert).length > 0) undo.push(`revert binding of port ${port.id}`, () => ctx.neutron.updatePort(port.id, revert));
-    }
+  if (created) return port;
+  const update: PortUpdate = {};
+  const revert: PortUpdate = {};
+  if (port.hostId !== ctx.hostId) {
+    Object.assign(update, { hostId: ctx.hostId, deviceOwner: DEVICE_OWNER });
+    Object.assign(revert, { hostId: port.hostId, deviceOwner: port.deviceOwner });
   }
-  if (ctx.flags.tag) {
-    const wanted = [...idTags(eid), ...(created && ctx.flags.tagExt ? [TAG_PORT_OWNED] : [])];
-    const tags = [...current.tags];
-    for (const t of wanted) {
-      if (await ensureTag(ctx, 'ports', current.id, tags, t)) {
-        tags.push(t);
-        if (!created) undo.push(`untag port ${current.id}`, () => dropTag(ctx, 'ports', current.id, undefined, t));
-      }
-    }
-    current = { ...current, tags };
+  if (!port.adminStateUp) {
+    update.adminStateUp = true;
+    revert.adminStateUp = false;
   }
-  return current;
+  if (!ctx.flags.tag && port.name !== endpointPortName(eid)) {
+    update.name = endpointPortName(eid);
+    revert.name = port.name;
+  }
+  if (port.deviceId === '') {
+    update.deviceId = eid;
+    revert.deviceId = '';
+  }
+  const macChange = mac !== undefined && mac !== port.macAddress.toLowerCase();
+  if (macChange) update.macAddress = mac;
+  if (Object.keys(update).length === 0) return port;
+  const current = await ctx.neutron.updatePort(port.id, update);
+  // Neutron refuses a MAC change on a bound port, so the binding is reverted first (undo runs newest first).
+  if (macChange) undo.push(`restore MAC of port ${port.id}`, () => ctx.neutron.updatePort(port.id, { macAddress: port.macAddress }));
+  if (Object.keys(revert).length > 0) undo.push(`revert binding of port ${port.id}`, () => ctx.neutron.updatePort(port.id, revert));
+  // The tags were read with the port and the update does not change them.
+  return { ...current, tags: port.tags };
 }
 
-/** Idempotent; unplugs by the port, or by what the binder lists for the EID when Neutron has no port or fails. */
+/** Adds the EID tags (and the owned marker on a port made here) in one `PUT /ports/{id}/tags`. */
+async function tagPort(ctx: CoreContext, port: Port, eid: string, created: boolean, undo: UndoStack): Promise<void> {
+  if (!ctx.flags.tag) return;
+  const wanted = [...idTags(eid), ...(created && ctx.flags.tagExt ? [TAG_PORT_OWNED] : [])];
+  const added = wanted.filter((t) => !port.tags.includes(t));
+  if (added.length === 0) return;
+  if (!(await writeTags(ctx, 'ports', port.id, [...port.tags, ...added]))) return;
+  if (!created) {
+    for (const t of added) undo.push(`untag port ${port.id}`, () => dropTag(ctx, 'ports', port.id, undefined, t));
+  }
+}
+
+/** The subnets of the port's fixed IPs: the cached ones, re-read once when the port uses a subnet not yet known. */
+async function portSubnets(ctx: CoreContext, did: string, entry: NetworkEntry, port: Port): Promise<Subnet[]> {
+  const known = new Set(entry.subnets.map((s) => s.id));
+  if (port.fixedIps.every((f) => known.has(f.subnetId))) return entry.subnets;
+  const epoch = ctx.cache.networks.epoch;
+  const subnets = await ctx.neutron.listSubnets({ networkId: port.networkId });
+  if (port.networkId === entry.network.id) ctx.cache.networks.set(did, { network: entry.network, subnets }, epoch);
+  return subnets;
+}
+
+/**
+ * Idempotent; unplugs by the port, or by what the binder lists for the EID when Neutron has no port or fails.
+ * Neutron calls: `GET /ports` by EID tags, then one `PUT /ports/{id}/tags` (in parallel with the unplug).
+ */
 export async function deleteEndpoint(ctx: CoreContext, ref: EndpointRef): Promise<void> {
   const eid = ref.endpointId;
   await ctx.locks.run(`ep:${eid}`, async () => {
+    ctx.cache.endpointPorts.delete(eid);
     let port: Port | null = null;
     let lookupError: unknown;
     try {
@@ -167,10 +232,20 @@ export async function deleteEndpoint(ctx: CoreContext, ref: EndpointRef): Promis
     } catch (err) {
       lookupError = err;
     }
+    ctx.cache.endpointPorts.delete(eid);
     if (port !== null) {
-      await ctx.binder.unplug(unplugRef(port), null);
-      if (ctx.flags.tag) for (const t of idTags(eid)) await dropTag(ctx, 'ports', port.id, port.tags, t);
-      ctx.log.info({ endpointId: eid, portId: port.id }, 'endpoint deleted');
+      const found = port;
+      const ids = ctx.flags.tag ? idTags(eid) : [];
+      const kept = found.tags.filter((t) => !ids.includes(t));
+      const untag = kept.length !== found.tags.length ? () => writeTags(ctx, 'ports', found.id, kept) : async () => false;
+      const [unplugged, untagged] = await Promise.allSettled([ctx.binder.unplug(unplugRef(found), null), untag()]);
+      if (unplugged.status === 'rejected') {
+        // Keep the EID tags so a retried DeleteEndpoint finds the port again, as when the unplug ran first.
+        if (untagged.status === 'fulfilled' && untagged.value) await writeTags(ctx, 'ports', found.id, found.tags).catch(() => undefined);
+        throw unplugged.reason;
+      }
+      if (untagged.status === 'rejected') throw untagged.reason;
+      ctx.log.info({ endpointId: eid, portId: found.id }, 'endpoint deleted');
       return;
     }
     for (const p of (await ctx.binder.listPlugged()).filter((v) => v.deviceId === eid)) {

@@ -55,6 +55,7 @@ function sameRule(r: SecurityGroupRule, w: SecurityGroupRuleCreate): boolean {
   return r.direction === w.direction && r.ethertype === w.ethertype && r.protocol === w.protocol && r.portRangeMin === w.portRangeMin && r.portRangeMax === w.portRangeMax;
 }
 
+/** An empty exposed-port list (the common `docker run`) makes no Neutron call. */
 export async function programExternalConnectivity(ctx: CoreContext, req: ExternalConnectivityRequest): Promise<void> {
   if (!ctx.options.processExternalConnectivity || req.exposedPorts.length === 0) return;
   const runs = exposedPortRuns(req.exposedPorts);
@@ -102,13 +103,20 @@ export async function programExternalConnectivity(ctx: CoreContext, req: Externa
   });
 }
 
+/**
+ * Neutron calls when nothing was exposed and the endpoint's port ID is known (CreateEndpoint or a
+ * look-up on this process): one `GET /security-groups?name=`. The port is read only when an SG exists.
+ */
 export async function revokeExternalConnectivity(ctx: CoreContext, ref: EndpointRef): Promise<void> {
   if (!ctx.options.processExternalConnectivity) return;
   await ctx.locks.run(`ep:${ref.endpointId}`, async () => {
+    const knownPortId = ctx.cache.endpointPorts.get(ref.endpointId);
+    let sgs = knownPortId !== undefined ? await ctx.neutron.listSecurityGroups({ name: exposedPortsSgName(knownPortId) }) : undefined;
+    if (sgs !== undefined && sgs.length === 0) return;
     const port = await findPortByEid(ctx, ref.endpointId);
     if (port === null) return;
-    const sgs = await ctx.neutron.listSecurityGroups({ name: exposedPortsSgName(port.id) });
-    if (sgs.length === 0) return;
+    if (port.id !== knownPortId) sgs = await ctx.neutron.listSecurityGroups({ name: exposedPortsSgName(port.id) });
+    if (sgs === undefined || sgs.length === 0) return;
     const ids = new Set(sgs.map((s) => s.id));
     const remaining = port.securityGroups.filter((id) => !ids.has(id));
     if (remaining.length !== port.securityGroups.length) await ctx.neutron.updatePort(port.id, { securityGroups: remaining });

@@ -4,17 +4,38 @@
 import { NotFoundError } from '../common/errors.js';
 import { cidrFamily } from './cidr.js';
 import type { EndpointRef, JoinRequest, JoinResult, StaticRoute } from './libnetwork.js';
-import { findPortByEid, requireNetworkByDid } from './lookups.js';
+import { started } from './core-cache.js';
+import { findPortByEid, requireNetworkByDid, resolveNetwork } from './lookups.js';
 import { containerIfName } from './naming.js';
 import type { CoreContext } from './service-context.js';
 
+/**
+ * Neutron calls (warm cache): `GET /ports` by EID tags and `GET /subnets` of the network, concurrently.
+ * Subnets are read fresh (gateway and host routes may be edited in Neutron); the cache only gives the network ID.
+ */
 export async function join(ctx: CoreContext, req: JoinRequest): Promise<JoinResult> {
-  const [, port] = await Promise.all([requireNetworkByDid(ctx, req.networkId), findPortByEid(ctx, req.endpointId)]);
+  const epoch = ctx.cache.networks.epoch;
+  const resolving = resolveNetwork(ctx, req.networkId);
+  const network = started(resolving);
+  const port$ = started(findPortByEid(ctx, req.endpointId));
+  const subnets$ = started(resolving.then(({ entry, cached }) => (cached ? ctx.neutron.listSubnets({ networkId: entry.network.id }) : entry.subnets)));
+  const { entry, cached } = await network();
+  const port = await port$();
   if (port === null) {
+    if (cached) {
+      // The cached network may be gone (global scope): answer as an uncached look-up would.
+      ctx.cache.forgetNetwork(req.networkId);
+      await requireNetworkByDid(ctx, req.networkId);
+    }
     throw new NotFoundError(`no Neutron port found for endpoint ${req.endpointId} of Docker network ${req.networkId}`);
   }
+  let all = await subnets$();
+  if (port.networkId !== entry.network.id) {
+    if (cached) ctx.cache.forgetNetwork(req.networkId);
+    all = await ctx.neutron.listSubnets({ networkId: port.networkId });
+  } else if (cached) ctx.cache.networks.set(req.networkId, { network: entry.network, subnets: all }, epoch);
   const mine = new Set(port.fixedIps.map((f) => f.subnetId));
-  const subnets = (await ctx.neutron.listSubnets({ networkId: port.networkId })).filter((s) => mine.has(s.id));
+  const subnets = all.filter((s) => mine.has(s.id));
   const result: JoinResult = {
     srcName: containerIfName(port.id),
     dstPrefix: ctx.options.vethDstPrefix,

@@ -2,13 +2,15 @@
  * `LibnetworkService` over Neutron and a Binder: the Docker remote NetworkDriver + IpamDriver
  * with the same Neutron state as kuryr-libnetwork (spec §2, §4). Keeps no Docker state: every
  * call resolves networks, ports and pools from Neutron by tags/IDs, so a second host (global
- * scope) or a restarted process sees exactly what the first one made.
+ * scope) or a restarted process sees exactly what the first one made. The look-up cache
+ * (`core-cache.ts`) only shortens the hot path and heals itself on a 404.
  */
 import { ConfigError, errorMessage } from '../common/errors.js';
 import { KeyedMutex } from '../common/keyed-mutex.js';
 import type { Logger } from '../common/log.js';
 import { releaseAddress, requestAddress } from './address-ops.js';
 import type { Binder } from './binder.js';
+import { CoreCache } from './core-cache.js';
 import { createEndpoint, deleteEndpoint } from './endpoint-ops.js';
 import { programExternalConnectivity, revokeExternalConnectivity } from './expose-ops.js';
 import { endpointOperInfo, join } from './join-ops.js';
@@ -67,6 +69,7 @@ export class NeutronLibnetworkService implements LibnetworkService {
       locks: new KeyedMutex(),
       sleep: deps.sleep ?? defaultSleep,
       now: deps.now ?? Date.now,
+      cache: new CoreCache(),
     };
     this.probeAttempts = deps.probeAttempts ?? 8;
   }

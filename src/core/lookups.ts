@@ -3,6 +3,7 @@
  * errors that name the Docker ID or the option value (fixes Q9).
  */
 import { ConflictError, NotFoundError, isNotFound } from '../common/errors.js';
+import { type NetworkEntry, started } from './core-cache.js';
 import type { Network, Port, Subnet, SubnetPool, TaggableKind } from './neutron-types.js';
 import { endpointPortName, networkName } from './naming.js';
 import type { CoreContext } from './service-context.js';
@@ -13,6 +14,11 @@ export async function findNetworkByDid(ctx: CoreContext, did: string): Promise<N
   const nets = ctx.flags.tag
     ? await ctx.neutron.listNetworks({ tags: idTags(did) })
     : await ctx.neutron.listNetworks({ name: networkName(did, false) });
+  return onlyNetwork(did, nets);
+}
+
+/** The single network of a Docker network look-up answer; `ConflictError` when several match. */
+export function onlyNetwork(did: string, nets: Network[]): Network | null {
   if (nets.length > 1) {
     throw new ConflictError(`multiple Neutron networks (${nets.map((n) => n.id).join(', ')}) are tagged for Docker network ${did}`);
   }
@@ -39,20 +45,46 @@ export async function findExistingNetworkByDid(ctx: CoreContext, did: string): P
 /**
  * The port of a Docker endpoint: by EID tags, falling back to the name `<EID>-port` (ports the
  * Python driver created in CreateEndpoint carry no tags, spec §9 Q2). `null` when none.
+ * `concurrent` sends both queries at once (one round trip when the port is not tagged yet, as in
+ * CreateEndpoint); the tagged answer still wins. A found port's ID is remembered for the EID.
  */
-export async function findPortByEid(ctx: CoreContext, eid: string): Promise<Port | null> {
+export async function findPortByEid(ctx: CoreContext, eid: string, opts: { concurrent?: boolean } = {}): Promise<Port | null> {
+  const byName = () => ctx.neutron.listPorts({ name: endpointPortName(eid) });
+  const namedEarly = ctx.flags.tag && opts.concurrent === true ? started(byName()) : undefined;
+  let port: Port | null = null;
   if (ctx.flags.tag) {
     const tagged = await ctx.neutron.listPorts({ tags: idTags(eid) });
     if (tagged.length > 1) {
       throw new ConflictError(`multiple Neutron ports (${tagged.map((p) => p.id).join(', ')}) are tagged for endpoint ${eid}`);
     }
-    if (tagged[0] !== undefined) return tagged[0];
+    port = tagged[0] ?? null;
   }
-  const named = await ctx.neutron.listPorts({ name: endpointPortName(eid) });
-  if (named.length > 1) {
-    throw new ConflictError(`multiple Neutron ports (${named.map((p) => p.id).join(', ')}) are named ${endpointPortName(eid)}`);
+  if (port === null) {
+    const named = namedEarly !== undefined ? await namedEarly() : await byName();
+    if (named.length > 1) {
+      throw new ConflictError(`multiple Neutron ports (${named.map((p) => p.id).join(', ')}) are named ${endpointPortName(eid)}`);
+    }
+    port = named[0] ?? null;
   }
-  return named[0] ?? null;
+  if (port !== null) ctx.cache.endpointPorts.set(eid, port.id);
+  return port;
+}
+
+/**
+ * The Neutron network and subnets of a Docker network, from the cache when known (`cached`),
+ * else from Neutron (and then remembered). `NotFoundError` naming the Docker network when none.
+ * Callers that get a 404 while using a cached entry call `ctx.cache.forgetNetwork` and retry once.
+ */
+export async function resolveNetwork(ctx: CoreContext, did: string, opts: { fresh?: boolean } = {}): Promise<{ entry: NetworkEntry; cached: boolean }> {
+  if (opts.fresh === true) ctx.cache.forgetNetwork(did);
+  const hit = ctx.cache.networks.get(did);
+  if (hit !== undefined) return { entry: hit, cached: true };
+  const epoch = ctx.cache.networks.epoch;
+  const network = await requireNetworkByDid(ctx, did);
+  const subnets = await ctx.neutron.listSubnets({ networkId: network.id });
+  const entry = { network, subnets };
+  ctx.cache.networks.set(did, entry, epoch);
+  return { entry, cached: false };
 }
 
 /** The subnetpool with that ID, or `null` when Neutron says 404. */
@@ -140,6 +172,22 @@ export async function dropTag(ctx: CoreContext, kind: TaggableKind, id: string, 
     await ctx.neutron.removeTag(kind, id, tag);
   } catch (err) {
     if (!isNotFound(err)) throw err;
+  }
+}
+
+/**
+ * Replaces the tag list in one call (`PUT /{kind}/{id}/tags`) when the current list is known.
+ * A 404 (tags unsupported or resource gone) is logged and ignored as in `ensureTag`; returns
+ * whether the tags were written.
+ */
+export async function writeTags(ctx: CoreContext, kind: TaggableKind, id: string, tags: readonly string[]): Promise<boolean> {
+  try {
+    await ctx.neutron.setTags(kind, id, [...tags]);
+    return true;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    ctx.log.warn({ kind, id, tags }, 'could not set tags of Neutron resource (404): tags unsupported or resource gone');
+    return false;
   }
 }
 

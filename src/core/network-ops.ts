@@ -5,20 +5,23 @@
 import { ConflictError, NeutronError, NotFoundError, errorMessage, isNotFound } from '../common/errors.js';
 import { UndoStack } from '../common/undo.js';
 import { normalizeCidr, splitAddress } from './cidr.js';
+import { started } from './core-cache.js';
 import type { CreateNetworkRequest, PoolData } from './libnetwork.js';
 import {
   deleteIgnoringMissing,
   dropTag,
   ensureTag,
-  findExistingNetworkByDid,
   findNetworkByDid,
   getPoolOrNull,
+  onlyNetwork,
   subnetHint,
+  writeTags,
 } from './lookups.js';
 import { isKuryrSubnetName, networkName, subnetName, subnetpoolName } from './naming.js';
 import type { SubnetCreate } from './neutron-api.js';
-import type { Network } from './neutron-types.js';
+import type { Network, Subnet } from './neutron-types.js';
 import { type CoreContext, OPT, boolFromString, familyKeys, opt } from './service-context.js';
+import { adoptedElsewhere, deleteOrphanedKuryrNetwork, heldByOtherHost, releaseAdoptedNetwork } from './sharing.js';
 import { existingNetworkTag, idTags } from './tags.js';
 
 interface SubnetPlan {
@@ -39,10 +42,14 @@ export async function createNetwork(ctx: CoreContext, req: CreateNetworkRequest)
       if (data === undefined || data.pool === '') continue;
       plans.push(await planSubnet(ctx, o, v6, data));
     }
+    ctx.cache.forgetNetwork(req.networkId);
+    const epoch = ctx.cache.networks.epoch;
     await UndoStack.guard(
       async (undo) => {
-        const net = await ensureNetwork(ctx, req.networkId, o, shared, undo);
-        await ensureSubnets(ctx, net, plans, undo);
+        const { net, created } = await ensureNetwork(ctx, req.networkId, o, shared, undo);
+        const subnets = await ensureSubnets(ctx, net, plans, undo);
+        // A network made here has exactly these subnets: remember it for CreateEndpoint/Join.
+        if (created) ctx.cache.networks.set(req.networkId, { network: net, subnets }, epoch);
         ctx.log.info({ networkId: req.networkId, neutronNetworkId: net.id }, 'network ready');
       },
       (failed) => ctx.log.error({ networkId: req.networkId, failed }, 'rollback of CreateNetwork was incomplete'),
@@ -78,33 +85,40 @@ async function planSubnet(ctx: CoreContext, o: Record<string, string>, v6: boole
   return { v6, pool: data.pool, cidr, gateway, poolId: pools[0]?.id };
 }
 
-async function ensureNetwork(ctx: CoreContext, did: string, o: Record<string, string>, shared: boolean, undo: UndoStack): Promise<Network> {
+async function ensureNetwork(
+  ctx: CoreContext,
+  did: string,
+  o: Record<string, string>,
+  shared: boolean,
+  undo: UndoStack,
+): Promise<{ net: Network; created: boolean }> {
   const uuid = opt(o, OPT.netUuid);
   const name = opt(o, OPT.netName);
   if (uuid === undefined && name === undefined) {
     const found = await findNetworkByDid(ctx, did);
-    if (found !== null) return found;
+    if (found !== null) return { net: found, created: false };
     const net = await ctx.neutron.createNetwork({ name: networkName(did, ctx.flags.tag), adminStateUp: true, shared });
     undo.push(`delete network ${net.id}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteNetwork(net.id)));
-    if (ctx.flags.tag) for (const t of idTags(did)) await ctx.neutron.addTag('networks', net.id, t);
-    return net;
+    // A new network has no tags: write both ID tags in one call.
+    if (ctx.flags.tag) await ctx.neutron.setTags('networks', net.id, [...net.tags, ...idTags(did)]);
+    return { net: { ...net, tags: [...net.tags, ...idTags(did)] }, created: true };
   }
   const net = await existingNetwork(ctx, uuid, name);
   if (net.shared !== shared) {
     throw new ConflictError(`Neutron network ${net.id} has shared=${net.shared}, which conflicts with ${OPT.netShared}=${shared}`);
   }
   if (ctx.flags.tag) {
-    for (const t of [...idTags(did), existingNetworkTag(did)]) {
-      if (await ensureTag(ctx, 'networks', net.id, net.tags, t)) {
-        undo.push(`untag network ${net.id}`, () => dropTag(ctx, 'networks', net.id, undefined, t));
-      }
+    // The current tags are known: add the missing ones in one `PUT /networks/{id}/tags`.
+    const added = [...idTags(did), existingNetworkTag(did)].filter((t) => !net.tags.includes(t));
+    if (added.length > 0 && (await writeTags(ctx, 'networks', net.id, [...net.tags, ...added]))) {
+      for (const t of added) undo.push(`untag network ${net.id}`, () => dropTag(ctx, 'networks', net.id, undefined, t));
     }
   } else if (net.name !== did) {
     // No-tag mode identifies networks by name (spec §2.3); Python renames the user network too (Q7).
     await ctx.neutron.updateNetwork(net.id, { name: did });
     undo.push(`rename network ${net.id}`, () => ctx.neutron.updateNetwork(net.id, { name: net.name }));
   }
-  return net;
+  return { net, created: false };
 }
 
 async function existingNetwork(ctx: CoreContext, uuid: string | undefined, name: string | undefined): Promise<Network> {
@@ -122,18 +136,23 @@ async function existingNetwork(ctx: CoreContext, uuid: string | undefined, name:
   return nets[0];
 }
 
-async function ensureSubnets(ctx: CoreContext, net: Network, plans: SubnetPlan[], undo: UndoStack): Promise<void> {
+/** Finds or creates the planned subnets (look-ups run concurrently); returns them all, tagged. */
+async function ensureSubnets(ctx: CoreContext, net: Network, plans: SubnetPlan[], undo: UndoStack): Promise<Subnet[]> {
   const bodies: SubnetCreate[] = [];
   const poolOf: Array<string | undefined> = [];
-  for (const plan of plans) {
-    const found = await ctx.neutron.listSubnets({ networkId: net.id, cidr: plan.cidr });
+  const result: Subnet[] = [];
+  const lookups = plans.map((plan) => started(ctx.neutron.listSubnets({ networkId: net.id, cidr: plan.cidr })));
+  for (const [i, plan] of plans.entries()) {
+    const found = await (lookups[i] as () => Promise<Subnet[]>)();
     if (found.length > 1) throw new ConflictError(`multiple Neutron subnets with CIDR ${plan.cidr} exist on network ${net.id}`);
     const subnet = found[0];
     if (subnet !== undefined) {
       if (ctx.flags.tagExt && plan.poolId !== undefined && (await ensureTag(ctx, 'subnets', subnet.id, subnet.tags, plan.poolId))) {
         const tag = plan.poolId;
         undo.push(`untag subnet ${subnet.id}`, () => dropTag(ctx, 'subnets', subnet.id, undefined, tag));
+        subnet.tags = [...subnet.tags, tag];
       }
+      result.push(subnet);
       continue;
     }
     const body: SubnetCreate = {
@@ -148,44 +167,67 @@ async function ensureSubnets(ctx: CoreContext, net: Network, plans: SubnetPlan[]
     bodies.push(body);
     poolOf.push(plan.poolId);
   }
-  if (bodies.length === 0) return;
+  if (bodies.length === 0) return result;
   const created = await ctx.neutron.createSubnets(bodies);
   for (const s of created) undo.push(`delete subnet ${s.id}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id)));
-  if (!ctx.flags.tagExt) return;
-  for (const [i, s] of created.entries()) {
-    const poolId = poolOf[i];
-    if (poolId !== undefined) await ensureTag(ctx, 'subnets', s.id, s.tags, poolId);
+  if (ctx.flags.tagExt) {
+    // Different subnets: tag them concurrently.
+    await Promise.all(
+      created.map(async (s, i) => {
+        const poolId = poolOf[i];
+        if (poolId !== undefined && (await ensureTag(ctx, 'subnets', s.id, s.tags, poolId))) s.tags = [...s.tags, poolId];
+      }),
+    );
   }
+  return [...result, ...created];
 }
 
 /** Idempotent: an unknown network is success. Pre-existing networks only lose tags and kuryr subnets. */
 export async function deleteNetwork(ctx: CoreContext, did: string): Promise<void> {
   await ctx.locks.run(`net:${did}`, async () => {
-    const existing = await findExistingNetworkByDid(ctx, did);
-    if (existing !== null) {
-      for (const t of [...idTags(did), existingNetworkTag(did)]) await dropTag(ctx, 'networks', existing.id, existing.tags, t);
-      for (const s of await ctx.neutron.listSubnets({ networkId: existing.id })) {
-        if (!isKuryrSubnetName(s.name)) continue;
-        try {
-          await deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id));
-        } catch (err) {
-          ctx.log.warn({ subnetId: s.id, err: errorMessage(err) }, 'could not delete kuryr subnet of a pre-existing network');
-        }
-      }
-      ctx.log.info({ networkId: did, neutronNetworkId: existing.id }, 'released pre-existing network');
-      return;
+    ctx.cache.forgetNetwork(did);
+    try {
+      await removeNetwork(ctx, did);
+    } finally {
+      ctx.cache.forgetNetwork(did);
     }
-    const net = await findNetworkByDid(ctx, did);
-    if (net === null) {
-      ctx.log.info({ networkId: did }, 'no Neutron network for Docker network; nothing to delete');
-      return;
-    }
-    for (const s of await ctx.neutron.listSubnets({ networkId: net.id })) {
-      await explain(`delete subnet ${s.id} (${s.cidr}) of Docker network ${did}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id)));
-    }
-    await explain(`delete Neutron network ${net.id} of Docker network ${did}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteNetwork(net.id)));
-    ctx.log.info({ networkId: did, neutronNetworkId: net.id }, 'deleted network');
   });
+}
+
+async function removeNetwork(ctx: CoreContext, did: string): Promise<void> {
+  // One look-up by the DID tags serves both cases (a pre-existing network also carries `kuryr.net.existing:`).
+  const tagged = ctx.flags.tag ? await ctx.neutron.listNetworks({ tags: idTags(did) }) : undefined;
+  const existing = tagged?.find((n) => n.tags.includes(existingNetworkTag(did)));
+  if (existing !== undefined) {
+    ctx.cache.forgetNetwork(did, existing.id);
+    // The current tags are known: drop ours in one `PUT /networks/{id}/tags`.
+    const ours = [...idTags(did), existingNetworkTag(did)];
+    const kept = existing.tags.filter((t) => !ours.includes(t));
+    if (kept.length !== existing.tags.length) await writeTags(ctx, 'networks', existing.id, kept);
+    for (const s of await ctx.neutron.listSubnets({ networkId: existing.id })) {
+      if (!isKuryrSubnetName(s.name) || (await heldByOtherHost(ctx, s))) continue;
+      try {
+        await deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id));
+      } catch (err) {
+        ctx.log.warn({ subnetId: s.id, err: errorMessage(err) }, 'could not delete kuryr subnet of a pre-existing network');
+      }
+    }
+    await deleteOrphanedKuryrNetwork(ctx, existing, kept);
+    ctx.log.info({ networkId: did, neutronNetworkId: existing.id }, 'released pre-existing network');
+    return;
+  }
+  const net = tagged !== undefined ? onlyNetwork(did, tagged) : await findNetworkByDid(ctx, did);
+  if (net === null) {
+    ctx.log.info({ networkId: did }, 'no Neutron network for Docker network; nothing to delete');
+    return;
+  }
+  ctx.cache.forgetNetwork(did, net.id);
+  if (adoptedElsewhere(net, did)) return releaseAdoptedNetwork(ctx, did, net);
+  for (const s of await ctx.neutron.listSubnets({ networkId: net.id })) {
+    await explain(`delete subnet ${s.id} (${s.cidr}) of Docker network ${did}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id)));
+  }
+  await explain(`delete Neutron network ${net.id} of Docker network ${did}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteNetwork(net.id)));
+  ctx.log.info({ networkId: did, neutronNetworkId: net.id }, 'deleted network');
 }
 
 /** Re-throws a Neutron conflict with a message naming what could not be done. */

@@ -18,6 +18,7 @@ import {
 import { isKuryrSubnetName, subnetpoolName } from './naming.js';
 import type { SubnetPool } from './neutron-types.js';
 import { type CoreContext, OPT, boolFromString, familyKeys, opt } from './service-context.js';
+import { holdPool, leaveSharedPool } from './sharing.js';
 import { TAG_POOL_EXISTING } from './tags.js';
 
 export async function requestPool(ctx: CoreContext, req: RequestPoolRequest): Promise<RequestPoolResult> {
@@ -46,6 +47,7 @@ export async function requestPool(ctx: CoreContext, req: RequestPoolRequest): Pr
       ctx.log.info({ poolId: given.id, prefix: first, cidr }, 'user subnetpool prefix differs from the requested CIDR; using a kuryr pool');
     }
     const pool = await createOrReuseKuryrPool(ctx, cidr, hint, shared);
+    await holdPool(ctx, pool);
     return { poolId: pool.id, pool: cidr, data: {} };
   });
 }
@@ -134,11 +136,14 @@ function pickFreeBlock(source: SubnetPool, used: string[], v6: boolean): string 
 /** Idempotent: an unknown pool is success (fixes Q26). User and default pools only lose the marker. */
 export async function releasePool(ctx: CoreContext, poolId: string): Promise<void> {
   await ctx.locks.run(`poolid:${poolId}`, async () => {
+    // Whatever happens next, the cached subnet of this pool (and its network entry) may go.
+    ctx.cache.forgetPool(poolId);
     const pool = await getPoolOrNull(ctx, poolId);
     if (pool === null) {
       ctx.log.info({ poolId }, 'subnetpool already gone');
       return;
     }
+    if (await leaveSharedPool(ctx, pool)) return;
     if (ctx.flags.tagExt) {
       for (const s of await ctx.neutron.listSubnets({ tags: [poolId] })) await dropTag(ctx, 'subnets', s.id, s.tags, poolId);
     }

@@ -1,10 +1,12 @@
 /**
  * What every libnetwork use case gets: the ports (Neutron, Binder), the host identity,
- * configuration and the capability flags probed at start (spec §8.2). No Docker state is kept.
+ * configuration and the capability flags probed at start (spec §8.2). No Docker state is kept
+ * beyond `cache`, whose entries Neutron also holds.
  */
 import type { KeyedMutex } from '../common/keyed-mutex.js';
 import type { Logger } from '../common/log.js';
 import type { Binder } from './binder.js';
+import type { CoreCache } from './core-cache.js';
 import type { NeutronApi } from './neutron-api.js';
 
 /** The kuryr.conf options the libnetwork use cases read (names follow spec §8.1). */
@@ -47,6 +49,8 @@ export interface CoreContext {
   locks: KeyedMutex;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
+  /** Look-up shortcuts (network, pool, endpoint port); safe to lose, self-healing on 404. */
+  cache: CoreCache;
 }
 
 /** Docker option keys (spec §5). */

@@ -443,6 +443,8 @@ export class FakeNeutron implements NeutronApi {
     }
     const out: Port['fixedIps'] = [];
     for (const w of wanted) {
+      // Neutron answers 404 SubnetNotFound for an unknown subnet_id, 400 for one on another network.
+      if (w.subnetId !== undefined) this.need(this.subnets, w.subnetId, 'Subnet');
       const s = w.subnetId !== undefined ? this.subnets.get(w.subnetId) : onNet.find((x) => w.ipAddress !== undefined && cidrContains(x.cidr, w.ipAddress));
       if (s === undefined || s.networkId !== networkId) throw err(400, 'InvalidInput', `Invalid fixed_ip ${JSON.stringify(w)} for network ${networkId}`);
       const ip = this.allocateIp(s, w.ipAddress);

@@ -24,7 +24,8 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
     assert.deepEqual(pool.prefixes, ['10.0.0.0/24']);
     assert.equal(pool.defaultPrefixlen, 24);
     assert.equal(pool.shared, false);
-    assert.deepEqual(pool.tags, []);
+    // the one deviation from spec §2.5: the host holding the pool (docs/multihost.md)
+    assert.deepEqual(pool.tags, ['kuryr.pool.host:vm']);
     assert.equal(neutron.networks.size, 0);
 
     // RequestAddress gateway: no subnet yet, echoed with the pool prefix

@@ -54,7 +54,7 @@ export class KuryrDaemon {
   }
 
   async start(): Promise<void> {
-    if (this.socketPath === DEFAULT_SOCKET) stopMainJobDaemon();
+    if (this.socketPath === DEFAULT_SOCKET) await stopMainJobDaemon();
     const out = openSync(this.logPath, 'a');
     const cmd = [process.execPath, '--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), 'serve', 'docker', '--config-file', this.confPath];
     const argv = this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns, ...cmd] : cmd;
@@ -93,7 +93,7 @@ export class KuryrDaemon {
  * `scripts/aio.sh up` (the main job) runs a Kuryr daemon on the default socket; tests and the
  * benchmark run the code under test there instead, so that one is stopped (`aio.sh up` restarts it).
  */
-function stopMainJobDaemon(): void {
+async function stopMainJobDaemon(): Promise<void> {
   const pidFile = '/run/aio/kuryr-docker.pid';
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
@@ -103,4 +103,12 @@ function stopMainJobDaemon(): void {
     // already gone
   }
   rmSync(pidFile, { force: true });
+  await waitFor('the main job daemon to exit', async () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, 15_000, 100);
 }
