@@ -224,7 +224,6 @@ async function portSubnets(ctx: CoreContext, did: string, entry: NetworkEntry, p
 export async function deleteEndpoint(ctx: CoreContext, ref: EndpointRef): Promise<void> {
   const eid = ref.endpointId;
   await ctx.locks.run(`ep:${eid}`, async () => {
-    ctx.cache.endpointPorts.delete(eid);
     let port: Port | null = null;
     let lookupError: unknown;
     try {

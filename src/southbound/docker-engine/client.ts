@@ -1,0 +1,91 @@
+/**
+ * A tiny Docker Engine API client over the daemon's unix socket (node:http): the three network
+ * calls `kuryr network sync` needs. Unversioned paths, so any engine answers with its own version.
+ */
+import { request } from 'node:http';
+import type { DockerEngineApi, DockerNetworkSpec, DockerNetworkSummary } from '../../core/network-sync.js';
+
+export class DockerEngineError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'DockerEngineError';
+  }
+}
+
+/** `unix:///var/run/docker.sock` (or a bare path) → the socket path. */
+export function socketPathOf(dockerHost: string): string {
+  if (dockerHost.startsWith('unix://')) return dockerHost.slice('unix://'.length);
+  if (dockerHost.startsWith('/')) return dockerHost;
+  throw new Error(`only unix:// Docker hosts are supported, got ${dockerHost}`);
+}
+
+export class DockerEngineClient implements DockerEngineApi {
+  constructor(
+    private readonly socketPath: string,
+    private readonly timeoutMs = 60_000,
+  ) {}
+
+  async listNetworks(): Promise<DockerNetworkSummary[]> {
+    const nets = (await this.call('GET', '/networks')) as Array<{ Id: string; Name: string; Driver: string; Labels: Record<string, string> | null }>;
+    return nets.map((n) => ({ id: n.Id, name: n.Name, driver: n.Driver, labels: n.Labels ?? {} }));
+  }
+
+  async createNetwork(spec: DockerNetworkSpec): Promise<string> {
+    const body = {
+      Name: spec.name,
+      CheckDuplicate: true,
+      Driver: spec.driver,
+      EnableIPv6: spec.enableIpv6,
+      IPAM: {
+        Driver: spec.ipamDriver,
+        Config: spec.subnets.map((s) => (s.gateway !== undefined ? { Subnet: s.subnet, Gateway: s.gateway } : { Subnet: s.subnet })),
+        Options: spec.ipamOptions,
+      },
+      Options: spec.options,
+      Labels: spec.labels,
+    };
+    const created = (await this.call('POST', '/networks/create', body)) as { Id: string };
+    return created.Id;
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    await this.call('DELETE', `/networks/${encodeURIComponent(id)}`);
+  }
+
+  private call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          method,
+          path,
+          timeout: this.timeoutMs,
+          headers: { Host: 'docker', ...(payload !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) return resolve(text === '' ? undefined : JSON.parse(text));
+            let message = text.trim();
+            try {
+              message = (JSON.parse(text) as { message?: string }).message ?? message;
+            } catch {
+              // plain-text error body
+            }
+            reject(new DockerEngineError(`Docker ${method} ${path} failed (${status}): ${message}`, status));
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`Docker ${method} ${path} timed out after ${this.timeoutMs} ms`)));
+      req.on('error', (err) => reject(new Error(`Docker ${method} ${path} via ${this.socketPath}: ${err.message}`)));
+      req.end(payload);
+    });
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * Neutron round trips per Docker verb on the `docker run --rm` hot path, counted on FakeNeutron
+ * through a proxy: how many calls, and how many sequential rounds (a call's round is one more than
+ * the highest round among calls that had finished when it started). The bounds are the current
+ * numbers, so a regression fails. Also: the look-up caches heal themselves when Neutron changed.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { NotFoundError, TimeoutError } from '../../src/common/errors.js';
+import { waitForPortActive } from '../../src/core/active-wait.js';
+import type { CoreContext } from '../../src/core/service-context.js';
+import { FakeNeutron } from '../fakes/fake-neutron.js';
+import { DEFAULT_OPTIONS, GATEWAY, type Harness, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, poolData, randomMac } from './core-helpers.js';
+
+interface Call {
+  method: string;
+  round: number;
+}
+
+/** Wraps a FakeNeutron so every top-level call is recorded with its round. */
+function counting(fake: FakeNeutron): { neutron: FakeNeutron; take: () => Call[] } {
+  let calls: Call[] = [];
+  let finished: number[] = [];
+  const neutron = new Proxy(fake, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string' || prop === 'constructor') return value;
+      return (...args: unknown[]) => {
+        const call = { method: prop, round: 1 + Math.max(0, ...finished) };
+        calls.push(call);
+        const done = () => finished.push(call.round);
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (result instanceof Promise) return result.finally(done);
+        done();
+        return result;
+      };
+    },
+  });
+  return {
+    neutron,
+    take: () => {
+      const out = calls;
+      calls = [];
+      finished = [];
+      return out;
+    },
+  };
+}
+
+interface Budget {
+  calls: number;
+  rounds: number;
+}
+
+/** Upper bounds per verb (seed flow; `warm` = the network and pool caches are filled). */
+const BUDGET = {
+  requestAddressCold: { calls: 5, rounds: 4 },
+  requestAddressWarm: { calls: 3, rounds: 3 },
+  createEndpoint: { calls: 6, rounds: 4 },
+  join: { calls: 2, rounds: 1 },
+  programEmpty: { calls: 0, rounds: 0 },
+  revoke: { calls: 1, rounds: 1 },
+  leave: { calls: 0, rounds: 0 },
+  deleteEndpoint: { calls: 2, rounds: 2 },
+  releaseAddress: { calls: 2, rounds: 2 },
+} satisfies Record<string, Budget>;
+
+function within(verb: string, calls: Call[], budget: Budget): void {
+  const rounds = Math.max(0, ...calls.map((c) => c.round));
+  const trace = calls.map((c) => `${c.round}:${c.method}`).join(' ');
+  assert.ok(calls.length <= budget.calls, `${verb}: ${calls.length} Neutron calls > ${budget.calls} (${trace})`);
+  assert.ok(rounds <= budget.rounds, `${verb}: ${rounds} sequential rounds > ${budget.rounds} (${trace})`);
+}
+
+async function containerRun(h: Harness, take: () => Call[], did: string, poolId: string, cold: boolean): Promise<Record<string, Call[]>> {
+  const eid = hexId();
+  const mac = randomMac();
+  const seen: Record<string, Call[]> = {};
+  take();
+  const addr = await h.service.requestAddress({ poolId, address: '', options: macOption(mac) });
+  seen.requestAddress = take();
+  within(cold ? 'RequestAddress (cold)' : 'RequestAddress', seen.requestAddress, cold ? BUDGET.requestAddressCold : BUDGET.requestAddressWarm);
+  await h.service.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac, options: {} });
+  seen.createEndpoint = take();
+  within('CreateEndpoint', seen.createEndpoint, BUDGET.createEndpoint);
+  await h.service.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab', options: {} });
+  seen.join = take();
+  within('Join', seen.join, BUDGET.join);
+  await h.service.programExternalConnectivity({ networkId: did, endpointId: eid, exposedPorts: [] });
+  seen.program = take();
+  within('ProgramExternalConnectivity (no ports)', seen.program, BUDGET.programEmpty);
+  await h.service.revokeExternalConnectivity({ networkId: did, endpointId: eid });
+  seen.revoke = take();
+  within('RevokeExternalConnectivity (nothing exposed)', seen.revoke, BUDGET.revoke);
+  await h.service.leave({ networkId: did, endpointId: eid });
+  seen.leave = take();
+  within('Leave', seen.leave, BUDGET.leave);
+  await h.service.deleteEndpoint({ networkId: did, endpointId: eid });
+  seen.deleteEndpoint = take();
+  within('DeleteEndpoint', seen.deleteEndpoint, BUDGET.deleteEndpoint);
+  await h.service.releaseAddress({ poolId, address: ipOf(addr) });
+  seen.releaseAddress = take();
+  within('ReleaseAddress', seen.releaseAddress, BUDGET.releaseAddress);
+  assert.equal(h.neutron.userPorts().length, 0);
+  assert.equal(h.binder.plugged.size, 0);
+  return seen;
+}
+
+const methods = (calls: Call[]): string[] => calls.map((c) => c.method);
+
+describe('Neutron calls per Docker verb (docker run --rm)', () => {
+  test('seed flow, first and second container: within the budget, state as before', async () => {
+    const { neutron, take } = counting(new FakeNeutron());
+    const h = await makeHarness({ neutron });
+    const did = hexId();
+    const { poolId } = await dockerNetworkCreate(h, { did, subnet: '10.0.0.0/24', gateway: '10.0.0.1' });
+
+    const first = await containerRun(h, take, did, poolId, true);
+    const second = await containerRun(h, take, did, poolId, false);
+    for (const run of [first, second]) {
+      const ce = methods(run.createEndpoint ?? []);
+      // The network comes from the cache: no GET /networks, no second GET /subnets.
+      assert.ok(!ce.includes('listNetworks') && !ce.includes('listSubnets'), ce.join(' '));
+      // All EID tags in one PUT /ports/{id}/tags.
+      assert.deepEqual(ce.filter((m) => m.endsWith('Tag') || m === 'setTags'), ['setTags']);
+      assert.deepEqual(methods(run.deleteEndpoint ?? []), ['listPorts', 'setTags']);
+      assert.ok(!methods(run.join ?? []).includes('listNetworks'));
+      assert.deepEqual(methods(run.revoke ?? []), ['listSecurityGroups']);
+    }
+    assert.deepEqual(methods(second.requestAddress ?? []), ['listPorts', 'createPort', 'addTag']);
+    assert.deepEqual(methods(second.releaseAddress ?? []), ['listPorts', 'deletePort']);
+  });
+
+  test('a restarted driver (empty caches) still serves the flow from Neutron alone', async () => {
+    const neutron = new FakeNeutron();
+    const h1 = await makeHarness({ neutron });
+    const did = hexId();
+    const eid = hexId();
+    const { poolId } = await dockerNetworkCreate(h1, { did, subnet: '10.3.0.0/24' });
+    const addr = await h1.service.requestAddress({ poolId, address: '', options: macOption(randomMac()) });
+    await h1.service.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac(), options: {} });
+    const h2 = await makeHarness({ neutron, binder: h1.binder });
+    await h2.service.programExternalConnectivity({ networkId: did, endpointId: eid, exposedPorts: [{ proto: 6, port: 80 }] });
+    const j = await h2.service.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab', options: {} });
+    assert.equal(j.gateway, '10.3.0.1');
+    await h2.service.revokeExternalConnectivity({ networkId: did, endpointId: eid });
+    assert.equal(neutron.securityGroups.size, 0);
+    await h2.service.deleteEndpoint({ networkId: did, endpointId: eid });
+    await h2.service.releaseAddress({ poolId, address: ipOf(addr) });
+    await h2.service.releaseAddress({ poolId, address: '10.3.0.1' });
+    await h2.service.releasePool(poolId);
+    await h2.service.deleteNetwork(did);
+    assert.ok(neutron.isEmptyExcept());
+  });
+});
+
+describe('look-up caches heal on a stale entry (global scope: another host changed Neutron)', () => {
+  test('the network was removed elsewhere: CreateEndpoint and Join fail as without a cache', async () => {
+    const neutron = new FakeNeutron();
+    const h1 = await makeHarness({ neutron, options: { capabilityScope: 'global' } });
+    const h2 = await makeHarness({ neutron, hostId: 'host-2', options: { capabilityScope: 'global' } });
+    const did = hexId();
+    const { poolId, gateway } = await dockerNetworkCreate(h1, { did, subnet: '10.4.0.0/24' });
+    await h2.service.releaseAddress({ poolId, address: ipOf(gateway) });
+    await h2.service.releasePool(poolId);
+    await h2.service.deleteNetwork(did);
+    const named = (e: unknown) => e instanceof NotFoundError && e.message.includes(did) && e.message.includes('no Neutron network');
+    await assert.rejects(h1.service.createEndpoint({ networkId: did, endpointId: hexId(), address: '10.4.0.9/24', options: {} }), named);
+    await assert.rejects(h1.service.join({ networkId: did, endpointId: hexId(), sandboxKey: '/x', options: {} }), named);
+    await assert.rejects(h1.service.requestAddress({ poolId, address: '', options: macOption(randomMac()) }), NotFoundError);
+  });
+
+  test('the Docker network now maps to another Neutron network: CreateEndpoint retries with a fresh look-up', async () => {
+    const neutron = new FakeNeutron();
+    const h = await makeHarness({ neutron });
+    const did = hexId();
+    const eid = hexId();
+    const { poolId } = await dockerNetworkCreate(h, { did, subnet: '10.5.0.0/24' });
+    const old = [...neutron.networks.values()][0]!;
+    // Another host's `kuryr network sync`-like move: same DID tags on a new network, the old one gone.
+    for (const s of [...neutron.subnets.values()]) await neutron.deleteSubnet(s.id);
+    await neutron.deleteNetwork(old.id);
+    const moved = await neutron.createNetwork({ name: 'moved' });
+    await neutron.setTags('networks', moved.id, [...old.tags]);
+    await neutron.createSubnet({ name: 'kuryr-subnet-10.5.0.0/24', networkId: moved.id, ipVersion: 4, cidr: '10.5.0.0/24', subnetpoolId: poolId, gatewayIp: '10.5.0.1' });
+    await h.service.createEndpoint({ networkId: did, endpointId: eid, address: '10.5.0.20/24', macAddress: randomMac(), options: {} });
+    const port = neutron.userPorts()[0]!;
+    assert.equal(port.networkId, moved.id);
+    assert.equal(h.binder.plugged.get(port.id)?.networkId, moved.id);
+  });
+
+  test('the pool now has another subnet: RequestAddress and ReleaseAddress re-read it', async () => {
+    const neutron = new FakeNeutron();
+    const h1 = await makeHarness({ neutron });
+    const h2 = await makeHarness({ neutron, hostId: 'host-2' });
+    const did = hexId();
+    const rp = await h1.service.requestPool({ addressSpace: 'x', pool: '10.6.0.0/24', subPool: '', options: {}, v6: false });
+    const gw = await h1.service.requestAddress({ poolId: rp.poolId, address: '', options: GATEWAY });
+    await h1.service.createNetwork({ networkId: did, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], genericOptions: {}, enableIpv6: false });
+    const a1 = await h1.service.requestAddress({ poolId: rp.poolId, address: '', options: macOption(randomMac()) });
+    await h1.service.releaseAddress({ poolId: rp.poolId, address: ipOf(a1) });
+    // Elsewhere the network is rebuilt on the same pool: a new subnet (and network) behind the PoolID.
+    await h2.service.deleteNetwork(did);
+    const did2 = hexId();
+    await h2.service.createNetwork({ networkId: did2, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], genericOptions: {}, enableIpv6: false });
+    const fresh = [...neutron.subnets.values()][0]!;
+    // h2 allocates an address; h1's cached subnet is the old one, yet it releases the port.
+    const a3 = await h2.service.requestAddress({ poolId: rp.poolId, address: '', options: macOption(randomMac()) });
+    await h1.service.releaseAddress({ poolId: rp.poolId, address: ipOf(a3) });
+    assert.equal(neutron.userPorts().length, 0);
+    // RequestAddress on the stale entry hits a 404 and re-reads the pool's subnet.
+    const a2 = await h1.service.requestAddress({ poolId: rp.poolId, address: '', options: macOption(randomMac()) });
+    assert.equal(neutron.userPorts()[0]!.fixedIps[0]!.subnetId, fresh.id);
+    await h1.service.releaseAddress({ poolId: rp.poolId, address: ipOf(a2) });
+    assert.equal(neutron.userPorts().length, 0);
+  });
+});
+
+describe('ACTIVE wait', () => {
+  /** A context whose clock advances only by the sleeps; the port turns ACTIVE after `afterGets` reads. */
+  function clockCtx(afterGets: number, activeTimeoutMs: number) {
+    let t = 0;
+    let gets = 0;
+    const sleeps: number[] = [];
+    const ctx = {
+      options: { ...DEFAULT_OPTIONS, activeTimeoutMs },
+      now: () => t,
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+        t += ms;
+      },
+      neutron: { getPort: async () => ({ status: ++gets >= afterGets ? 'ACTIVE' : 'DOWN' }) },
+    } as unknown as CoreContext;
+    return { ctx, sleeps, gets: () => gets };
+  }
+
+  test('polls at once, then from 50 ms growing to 300 ms', async () => {
+    const c = clockCtx(9, 10_000);
+    await waitForPortActive(c.ctx, 'p');
+    assert.deepEqual(c.sleeps, [50, 75, 113, 170, 255, 300, 300, 300]);
+    assert.equal(c.gets(), 9);
+  });
+
+  test('keeps activeTimeoutMs: TimeoutError once the deadline has passed, last sleep cut to it', async () => {
+    const c = clockCtx(Number.POSITIVE_INFINITY, 1000);
+    await assert.rejects(waitForPortActive(c.ctx, 'p'), (e: unknown) => e instanceof TimeoutError && e.message.includes('1000 ms'));
+    assert.equal(c.sleeps.reduce((a, b) => a + b, 0), 1000);
+  });
+});
