@@ -61,19 +61,3 @@ export function assertBound(port: Port, hostId: string): void {
     );
   }
 }
-
-/** Polls `getPort` (100 ms growing to 500 ms) until ACTIVE; `TimeoutError` after `activeTimeoutMs`. */
-export async function waitForActive(ctx: CoreContext, portId: string): Promise<void> {
-  const deadline = ctx.now() + ctx.options.activeTimeoutMs;
-  let interval = 100;
-  let status = '';
-  for (;;) {
-    status = (await ctx.neutron.getPort(portId)).status;
-    if (status === 'ACTIVE') return;
-    const left = deadline - ctx.now();
-    if (left <= 0) break;
-    await ctx.sleep(Math.min(interval, left));
-    interval = Math.min(500, Math.round(interval * 1.5));
-  }
-  throw new TimeoutError(`Neutron port ${portId} did not become ACTIVE within ${ctx.options.activeTimeoutMs} ms (status ${status})`);
-}
