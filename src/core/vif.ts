@@ -1,7 +1,7 @@
 /**
- * Builds the Binder's `Vif` from a Neutron port (spec §6.2) and waits for the port to become ACTIVE.
+ * Builds the Binder's `Vif` from a Neutron port (spec §6.2).
  */
-import { BindingError, TimeoutError } from '../common/errors.js';
+import { BindingError } from '../common/errors.js';
 import type { Binder, Vif, VifRoute } from './binder.js';
 import { cidrFamily, prefixLength } from './cidr.js';
 import { containerIfName, hostIfName } from './naming.js';
