@@ -5,7 +5,7 @@
  * Names stay exactly as in kuryr.conf. Options marked `tsOnly` are our additions.
  */
 import {
-  bool, choice, dict, float, int, list, multi, port, str, uri,
+  bool, choice, dict, float, int, list, port, str, uri,
   type OptSpec, type OptValue,
 } from './option-types.js';
 

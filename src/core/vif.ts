@@ -6,7 +6,6 @@ import type { Binder, Vif, VifRoute } from './binder.js';
 import { cidrFamily, prefixLength } from './cidr.js';
 import { containerIfName, hostIfName } from './naming.js';
 import type { Network, Port, Subnet } from './neutron-types.js';
-import type { CoreContext } from './service-context.js';
 
 export const DEFAULT_MTU = 1500;
 
