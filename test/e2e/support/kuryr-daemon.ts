@@ -63,7 +63,14 @@ export class KuryrDaemon {
       stdio: ['ignore', out, out],
       env: { ...process.env, KURYR_LOG_LEVEL: 'debug', ...this.opts.env },
     });
-    await waitFor('kuryr daemon socket', async () => existsSync(this.socketPath) && (await this.activate()), 60_000, 100);
+    const child = this.child;
+    await waitFor('kuryr daemon socket', async () => {
+      // our own child must be the one answering: a daemon that died (socket taken, bad config) fails fast
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`kuryr daemon exited (${child.exitCode ?? child.signalCode}): ${tail(this.logPath)}`);
+      }
+      return existsSync(this.socketPath) && (await this.activate());
+    }, 60_000, 100, true);
   }
 
   /** POSTs Plugin.Activate the way dockerd does; true when it answers. */
@@ -111,4 +118,12 @@ async function stopMainJobDaemon(): Promise<void> {
       return true;
     }
   }, 15_000, 100);
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' | ');
+  } catch {
+    return '(no log)';
+  }
 }

@@ -28,7 +28,7 @@ export async function must(argv: string[], opts: { timeoutMs?: number; input?: s
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 200, throwErrors = false): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -36,6 +36,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
       const v = await fn();
       if (v) return v;
     } catch (err) {
+      if (throwErrors) throw err;
       last = err;
     }
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
