@@ -3,35 +3,20 @@
  * `kuryr` entry point.
  *   kuryr serve docker [--config-file F]... [--config-dir D]   the libnetwork remote driver daemon
  *   kuryr config show  [--config-file F]... [--config-dir D]   the effective configuration, secrets redacted
+ *   kuryr serve cni    [--config-file F]...                    the CNI node daemon behind kuryr-cni
+ *   kuryr network sync --docker-host URL ...                   Kuryr networks of other hosts into this dockerd (docs/multihost.md)
  * Without --config-file, /etc/kuryr/kuryr.conf is read when it exists (as oslo's default search does).
  */
 import { errorMessage } from '../common/errors.js';
-import { createLogger } from '../common/log.js';
 import { formatEffectiveConfig } from '../config/show.js';
 import { readConfig } from '../compose/config.js';
 import { startDockerDaemon } from '../compose/docker-daemon.js';
+import { runDaemon } from './daemon-runner.js';
 import { networkSync } from './network-sync.js';
 import { serveCni } from './serve-cni.js';
 
 const USAGE = 'usage: kuryr <command> [--config-file FILE]... [--config-dir DIR]';
-async function serveDocker(args: string[]): Promise<void> {
-  const config = readConfig(args);
-  const d = config.DEFAULT;
-  const level = process.env.KURYR_LOG_LEVEL ?? (d.debug ? 'debug' : 'info');
-  const destination = d.log_file ? (d.log_dir ? `${d.log_dir}/${d.log_file}` : d.log_file) : undefined;
-  const logger = createLogger({ level, ...(destination ? { destination } : {}) });
-  const daemon = await startDockerDaemon(config, logger);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    daemon.close().finally(() => process.exit(0));
-    setTimeout(() => process.exit(0), 10_000).unref();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
+const serveDocker = (args: string[]): Promise<void> => runDaemon(args, 'kuryr', startDockerDaemon);
 
 /** Subcommands: `<cmd> <sub>` → handler of the remaining arguments. Add one line per command. */
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
