@@ -212,7 +212,7 @@ async function removeNetwork(ctx: CoreContext, did: string): Promise<void> {
         ctx.log.warn({ subnetId: s.id, err: errorMessage(err) }, 'could not delete kuryr subnet of a pre-existing network');
       }
     }
-    await deleteOrphanedKuryrNetwork(ctx, existing, kept);
+    await deleteOrphanedKuryrNetwork(ctx, existing);
     ctx.log.info({ networkId: did, neutronNetworkId: existing.id }, 'released pre-existing network');
     return;
   }

@@ -9,7 +9,7 @@
  *   network adopted elsewhere outlives its creator and goes with the last user.
  * Pools and networks without these tags (made by the Python driver) behave as before.
  */
-import { errorMessage } from '../common/errors.js';
+import { errorMessage, isNotFound } from '../common/errors.js';
 import { deleteIgnoringMissing, dropTag, ensureTag, getPoolOrNull, isKuryrOwnedPool } from './lookups.js';
 import { NETWORK_NAME_PREFIX } from './naming.js';
 import type { Network, Subnet, SubnetPool } from './neutron-types.js';
@@ -36,14 +36,17 @@ export async function holdPool(ctx: CoreContext, pool: SubnetPool): Promise<void
 }
 
 /**
- * ReleasePool: when other hosts still hold the pool, drops this host's mark and returns true
- * (the caller then keeps the pool, its subnet and the subnet's pool tag).
+ * ReleasePool: drops this host's mark, then reads the pool again; when other hosts still hold it,
+ * returns true (the caller keeps the pool, its subnet and the subnet's pool tag). Reading after
+ * the write means two hosts leaving at once cannot both keep it.
  */
 export async function leaveSharedPool(ctx: CoreContext, pool: SubnetPool): Promise<boolean> {
   if (!ctx.flags.tagExt || !isKuryrOwnedPool(ctx, pool)) return false;
-  const others = otherPoolHolders(ctx, pool);
-  if (others.length === 0) return false;
+  if (otherPoolHolders(ctx, pool).length === 0) return false;
   await dropTag(ctx, 'subnetpools', pool.id, pool.tags, poolHostTag(ctx.hostId));
+  const now = await getPoolOrNull(ctx, pool.id);
+  const others = now === null ? [] : otherPoolHolders(ctx, now);
+  if (others.length === 0) return false;
   ctx.log.info({ poolId: pool.id, holders: others }, 'subnetpool still held by other hosts; kept');
   return true;
 }
@@ -67,20 +70,24 @@ export function adoptedElsewhere(net: Network, did: string): boolean {
  */
 export async function releaseAdoptedNetwork(ctx: CoreContext, did: string, net: Network): Promise<void> {
   for (const t of idTags(did)) await dropTag(ctx, 'networks', net.id, net.tags, t);
-  ctx.log.info({ networkId: did, neutronNetworkId: net.id }, 'kuryr network still used by other Docker networks; kept');
+  ctx.log.info({ networkId: did, neutronNetworkId: net.id }, 'kuryr network used by other Docker networks; leaving it to them');
+  await deleteOrphanedKuryrNetwork(ctx, net);
 }
 
 /**
- * After the last Docker network released a kuryr-created network (name `kuryr-net-…`, no ID or
- * existing tags left), deletes it. `remainingTags` are the network's tags after ours were dropped.
+ * After a Docker network released a kuryr-created network (name `kuryr-net-…`), deletes it when
+ * no Docker network uses it any more. The tags are read after ours were dropped, so of two hosts
+ * leaving at once at least one sees the network unused.
  */
-export async function deleteOrphanedKuryrNetwork(ctx: CoreContext, net: Network, remainingTags: readonly string[]): Promise<void> {
+export async function deleteOrphanedKuryrNetwork(ctx: CoreContext, net: Network): Promise<void> {
   if (!ctx.flags.tag || !net.name.startsWith(NETWORK_NAME_PREFIX)) return;
-  if (remainingTags.some((t) => t.startsWith(TAG_LH_PREFIX) || t.startsWith(TAG_EXISTING_NET_PREFIX))) return;
   try {
+    const now = await ctx.neutron.getNetwork(net.id);
+    if (now.tags.some((t) => t.startsWith(TAG_LH_PREFIX) || t.startsWith(TAG_EXISTING_NET_PREFIX))) return;
     await deleteIgnoringMissing(() => ctx.neutron.deleteNetwork(net.id));
     ctx.log.info({ neutronNetworkId: net.id }, 'deleted kuryr network after its last Docker network left');
   } catch (err) {
+    if (isNotFound(err)) return;
     ctx.log.warn({ neutronNetworkId: net.id, err: errorMessage(err) }, 'could not delete orphaned kuryr network');
   }
 }

@@ -88,25 +88,6 @@ describe('multi-host, local scope', () => {
     });
   }
 
-  test('one subnet per host on one network (seed 000 "One host One subnet"): each host removes only its own', async () => {
-    const { neutron, a, b } = await twoHosts();
-    const netId = await userNetwork(neutron, 'routed');
-    const didA = hexId();
-    const didB = hexId();
-    const opts = { 'neutron.net.uuid': netId };
-    const na = await dockerNetworkCreate(a, { did: didA, subnet: '10.0.0.0/16', ipRange: '10.0.0.0/25', gateway: '10.0.0.1', opts });
-    const nb = await dockerNetworkCreate(b, { did: didB, subnet: '10.0.0.0/16', ipRange: '10.0.0.128/25', gateway: '10.0.0.254', opts });
-    assert.notEqual(na.poolId, nb.poolId);
-    assert.equal(neutron.subnets.size, 2);
-    await networkRm(b, didB, nb);
-    assert.deepEqual(kuryrLeft(neutron).subnets, ['kuryr-subnet-10.0.0.0/25']);
-    assert.deepEqual(kuryrLeft(neutron).pools, ['kuryrPool-10.0.0.0/25']);
-    const c = await run(a, didA, na.poolId);
-    await rm(a, didA, na.poolId, c);
-    await networkRm(a, didA, na);
-    assert.deepEqual(kuryrLeft(neutron), { pools: [], subnets: [], ports: [] });
-  });
-
   for (const first of ['creator', 'adopter'] as const) {
     test(`a kuryr network adopted on another host (network sync) goes with its last user (${first} leaves first)`, async () => {
       const { neutron, a, b } = await twoHosts();
@@ -126,6 +107,21 @@ describe('multi-host, local scope', () => {
       assert.deepEqual(kuryrLeft(neutron), { pools: [], subnets: [], ports: [] });
     });
   }
+
+  test('both hosts removing their Docker networks at once leave nothing behind', async () => {
+    for (const adopt of [false, true]) {
+      const { neutron, a, b } = await twoHosts();
+      const userNet = adopt ? undefined : await userNetwork(neutron, 'both');
+      const didA = hexId();
+      const didB = hexId();
+      const na = await dockerNetworkCreate(a, { did: didA, subnet: '10.6.0.0/24', ...(userNet ? { opts: { 'neutron.net.uuid': userNet } } : {}) });
+      const netId = userNet ?? [...neutron.networks.values()][0]!.id;
+      const nb = await dockerNetworkCreate(b, { did: didB, subnet: '10.6.0.0/24', opts: { 'neutron.net.uuid': netId } });
+      await Promise.all([networkRm(a, didA, na), networkRm(b, didB, nb)]);
+      assert.deepEqual(kuryrLeft(neutron), { pools: [], subnets: [], ports: [] }, adopt ? 'adopted kuryr network' : 'user network');
+      assert.equal(neutron.networks.size, userNet ? 1 : 0);
+    }
+  });
 
   test('pools made by the Python driver (no holder tags) are released as before', async () => {
     const { neutron, a } = await twoHosts();
