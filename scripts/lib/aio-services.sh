@@ -108,11 +108,11 @@ setup_underlay() {
     start_bg relay-$LBNS-$port ip netns exec $LBNS socat TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:$AIO_RUN/relay-$port.sock
   done
   # ebtables-nft 1.8.9 cannot delete '--among-src' rules by spec (the linuxbridge agent then retries
-  # forever): delete those by rule number instead. Only the LB agent sees this wrapper (PATH).
+  # forever): delete those by rule number instead. Only the LB agent sees this wrapper (see start_agents).
   mkdir -p $AIO_VAR/bin
   cat >$AIO_VAR/bin/ebtables <<'EOW'
 #!/bin/sh
-REAL=/usr/sbin/ebtables
+REAL="/usr/sbin/xtables-nft-multi ebtables"
 case "$*" in *" -D "*"--among-src"*) ;; *) exec $REAL "$@" ;; esac
 table=filter; chain=""; vif=""; prev=""
 for a in "$@"; do
@@ -143,7 +143,12 @@ start_agents() {
     --config-file $AIO_ETC/neutron/openvswitch_agent.ini --log-file $AIO_LOG/neutron-openvswitch-agent.log
   if [[ $AIO_LB == 1 ]]; then
     # never in the OVS host's netns: it enslaves every tap* device it sees, OVS-plugged ones too
-    start_bg neutron-linuxbridge-agent ip netns exec $LBNS env PATH=$AIO_VAR/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    # The agent and its privsep helpers (which do not keep PATH) must all get the ebtables wrapper: in a
+    # private mount ns, an overlay puts it over /usr/sbin/ebtables (the rest of /usr/sbin shows through).
+    mkdir -p $AIO_VAR/sbin-overlay/upper $AIO_VAR/sbin-overlay/work
+    cp $AIO_VAR/bin/ebtables $AIO_VAR/sbin-overlay/upper/ebtables
+    start_bg neutron-linuxbridge-agent ip netns exec $LBNS unshare -m --propagation private sh -c \
+      "mount -t overlay overlay -o lowerdir=/usr/sbin,upperdir=$AIO_VAR/sbin-overlay/upper,workdir=$AIO_VAR/sbin-overlay/work /usr/sbin && exec \"\$0\" \"\$@\"" \
       neutron-linuxbridge-agent "${base[@]}" \
       --config-file $AIO_ETC/neutron/linuxbridge_agent.ini --log-file $AIO_LOG/neutron-linuxbridge-agent.log
   fi
