@@ -38,7 +38,7 @@ export class FakeVm {
     ]);
   }
 
-  /** Plugs on the Linux-bridge host: the agent there enslaves `tap<id>` to `brq<net>` itself. */
+  /** Plugs on the Linux-bridge host: `tap<id>` in that netns; the caller enslaves it to `brq<net>` as os-vif would. */
   async plugLinuxBridge(hostNetns: string, mtu: number): Promise<void> {
     const { netns: ns, tap } = this;
     await must(['ip', 'netns', 'add', ns]);
