@@ -1,21 +1,22 @@
 /**
  * Contract test: replays every request of the real dockerd ↔ kuryr-libnetwork trace
- * (/work/shared/specs/docker-trace.jsonl) byte-exact over one keep-alive unix-socket connection,
+ * (../shared/specs/docker-trace.jsonl) byte-exact over one keep-alive unix-socket connection,
  * with the fake service primed from the recorded answer, and checks status and answer shape.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
 import { NotFoundError } from '../../src/common/errors.js';
-import { silentLogger } from '../../src/common/log.js';
 import type { JoinResult } from '../../src/core/libnetwork.js';
-import { startDockerPlugin, type DockerPlugin } from '../../src/northbound/docker/server.js';
-import { FakeDockerEngine, FakeLibnetwork, type ServiceMethod } from '../fakes/fake-libnetwork.js';
+import { FakeLibnetwork, type ServiceMethod } from '../fakes/fake-libnetwork.js';
+import { usePluginSocket } from '../fakes/plugin-socket.js';
 
-const TRACE = process.env.KURYR_DOCKER_TRACE ?? '/work/shared/specs/docker-trace.jsonl';
+/** The trace in ../shared beside the checkout (as CI lays it out), else the workplace copy. */
+const TRACE =
+  process.env.KURYR_DOCKER_TRACE ??
+  [fileURLToPath(new URL('../../../shared/specs/docker-trace.jsonl', import.meta.url)), '/work/shared/specs/docker-trace.jsonl'].find((p) => existsSync(p)) ??
+  '../shared/specs/docker-trace.jsonl';
 
 interface TraceEntry {
   path: string;
@@ -147,20 +148,7 @@ describe('docker trace replay', { skip: existsSync(TRACE) ? false : `trace ${TRA
     ? readFileSync(TRACE, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceEntry)
     : [];
   const fake = new FakeLibnetwork();
-  let dir: string;
-  let plugin: DockerPlugin;
-  let engine: FakeDockerEngine;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kuryr-trace-'));
-    plugin = await startDockerPlugin({ service: fake, logger: silentLogger(), socketPath: join(dir, 'kuryr.sock') });
-    engine = new FakeDockerEngine(join(dir, 'kuryr.sock'));
-  });
-  after(async () => {
-    engine.close();
-    await plugin.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const socket = usePluginSocket(fake, 'kuryr-trace-');
 
   it('has requests for every verb the trace covers', () => {
     assert.ok(entries.length >= 100, `only ${entries.length} entries`);
@@ -174,7 +162,7 @@ describe('docker trace replay', { skip: existsSync(TRACE) ? false : `trace ${TRA
       if (e.status === '200') prime(fake, e.path, recorded);
       else if (method) fake.failWith(method, new NotFoundError(recorded.Err));
       const before = fake.calls.length;
-      const reply = await engine.call(e.path, e.request);
+      const reply = await socket.engine.call(e.path, e.request);
       const where = `#${i} ${e.path}`;
       assert.equal(String(reply.status), e.status, `${where}: ${reply.text}`);
       assert.equal(reply.headers['content-type'], 'application/vnd.docker.plugins.v1+json', where);
@@ -190,6 +178,6 @@ describe('docker trace replay', { skip: existsSync(TRACE) ? false : `trace ${TRA
   });
 
   it('used a single keep-alive connection for the whole replay', () => {
-    assert.equal(engine.connections, 1);
+    assert.equal(socket.engine.connections, 1);
   });
 });

@@ -1,9 +1,6 @@
 /** Error mapping: unit table for mapDockerError, and the same errors thrown by the service over the socket. */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   AuthError,
   BindingError,
@@ -14,10 +11,9 @@ import {
   NotFoundError,
   UnavailableError,
 } from '../../src/common/errors.js';
-import { silentLogger } from '../../src/common/log.js';
 import { mapDockerError } from '../../src/northbound/docker/errors.js';
-import { startDockerPlugin, type DockerPlugin } from '../../src/northbound/docker/server.js';
-import { FakeDockerEngine, FakeLibnetwork } from '../fakes/fake-libnetwork.js';
+import { FakeLibnetwork } from '../fakes/fake-libnetwork.js';
+import { usePluginSocket } from '../fakes/plugin-socket.js';
 
 const NID = '7c985a2ca4133d449b44f1f6d33aa63507a5086c868c3d14a7ba9ea3c7876129';
 const EID = '91bab4e36c0614efcd00aac73f3cb320335074525d278b310a382652ca95fa0a';
@@ -61,20 +57,7 @@ describe('mapDockerError', () => {
 
 describe('service errors over the socket', () => {
   const fake = new FakeLibnetwork();
-  let dir: string;
-  let plugin: DockerPlugin;
-  let engine: FakeDockerEngine;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kuryr-err-'));
-    plugin = await startDockerPlugin({ service: fake, logger: silentLogger(), socketPath: join(dir, 'kuryr.sock') });
-    engine = new FakeDockerEngine(join(dir, 'kuryr.sock'));
-  });
-  after(async () => {
-    engine.close();
-    await plugin.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const socket = usePluginSocket(fake, 'kuryr-err-');
 
   it('turns each service throw into {"Err"} with the mapped status', async () => {
     const ref = JSON.stringify({ NetworkID: NID, EndpointID: EID });
@@ -88,13 +71,13 @@ describe('service errors over the socket', () => {
     for (const [method, route, err, status] of table) {
       fake.clearFailures();
       fake.failWith(method, err);
-      const r = await engine.call(`/${route}`, ref);
+      const r = await socket.engine.call(`/${route}`, ref);
       assert.equal(r.status, status, route);
       assert.deepEqual(r.json, mapDockerError(err, route).body);
     }
     fake.clearFailures();
     fake.failWith('capabilities', new Error('config not loaded'));
-    const caps = await engine.call('/NetworkDriver.GetCapabilities');
+    const caps = await socket.engine.call('/NetworkDriver.GetCapabilities');
     assert.deepEqual([caps.status, caps.json], [500, { Err: 'internal error: config not loaded' }]);
     fake.clearFailures();
   });

@@ -1,15 +1,11 @@
 /** Bad-input tests for every Docker route, over the real socket, plus a fast-check fuzz. */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { silentLogger } from '../../src/common/log.js';
 import { isCidr } from '../../src/northbound/docker/api.js';
 import { dockerRoutes } from '../../src/northbound/docker/routes.js';
-import { startDockerPlugin, type DockerPlugin } from '../../src/northbound/docker/server.js';
-import { FakeDockerEngine, FakeLibnetwork } from '../fakes/fake-libnetwork.js';
+import { FakeLibnetwork } from '../fakes/fake-libnetwork.js';
+import { usePluginSocket } from '../fakes/plugin-socket.js';
 
 const NID = '7c985a2ca4133d449b44f1f6d33aa63507a5086c868c3d14a7ba9ea3c7876129';
 const EID = '91bab4e36c0614efcd00aac73f3cb320335074525d278b310a382652ca95fa0a';
@@ -66,22 +62,9 @@ const withField = (route: string, path: string[], value: unknown): Record<string
 
 describe('docker request validation', () => {
   const fake = new FakeLibnetwork();
-  let dir: string;
-  let plugin: DockerPlugin;
-  let engine: FakeDockerEngine;
+  const socket = usePluginSocket(fake, 'kuryr-val-');
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kuryr-val-'));
-    plugin = await startDockerPlugin({ service: fake, logger: silentLogger(), socketPath: join(dir, 'kuryr.sock') });
-    engine = new FakeDockerEngine(join(dir, 'kuryr.sock'));
-  });
-  after(async () => {
-    engine.close();
-    await plugin.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  const post = async (route: string, body: unknown) => engine.call(`/${route}`, typeof body === 'string' ? body : JSON.stringify(body));
+  const post = async (route: string, body: unknown) => socket.engine.call(`/${route}`, typeof body === 'string' ? body : JSON.stringify(body));
   const expectErr = async (route: string, body: unknown, status: number, pattern: RegExp) => {
     const r = await post(route, body);
     assert.equal(r.status, status, `${route}: ${r.text}`);
@@ -224,7 +207,7 @@ describe('docker request validation', () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), bodyArb, async (route, body) => {
-        const r = await engine.call(`/${route}`, body);
+        const r = await socket.engine.call(`/${route}`, body);
         assert.ok(r.status >= 200 && r.status < 600);
         assert.equal(typeof r.json, 'object', r.text);
         if (r.status !== 200) {
@@ -236,7 +219,7 @@ describe('docker request validation', () => {
       }),
       { numRuns: 400 },
     );
-    assert.equal(engine.connections, 1, 'the keep-alive connection survived every answer');
+    assert.equal(socket.engine.connections, 1, 'the keep-alive connection survived every answer');
   });
 });
 
