@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { e2eConfig } from './kuryr-daemon.js';
-import { sh, waitFor } from './sh.js';
+import { sh, stopChild, waitFor } from './sh.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const KURYR_CNI = '/opt/cni/bin/kuryr-cni';
@@ -68,12 +68,7 @@ export class CniDaemon {
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill(signal);
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await stopChild(this.child, signal);
     this.child = undefined;
   }
 
