@@ -6,6 +6,7 @@ import { boolFromString, type LibnetworkOptions } from '../core/service-context.
 import { NeutronLibnetworkService } from '../core/libnetwork-service.js';
 import { startDockerPlugin } from '../northbound/docker/server.js';
 import { VethBinder } from '../southbound/dataplane/binder.js';
+import { DockerEngineClient, socketPathOf } from '../southbound/docker-engine/client.js';
 import { openStackFromConfig } from './openstack.js';
 
 export interface RunningDockerDaemon {
@@ -37,6 +38,8 @@ export function libnetworkOptions(config: KuryrConfig): LibnetworkOptions {
 /** Composition root of `kuryr serve docker`: config → clients → binder → use cases → plugin socket. */
 export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Promise<RunningDockerDaemon> {
   const openstack = openStackFromConfig(config, logger);
+  // Short timeout: it only names a holder in an error message, inside a call dockerd is waiting for.
+  const dockerNames = new DockerEngineClient(socketPathOf(config.DEFAULT.docker_host), 2_000);
   const binder = new VethBinder({ logger: logger.child({ component: 'binder' }) });
   const service = new NeutronLibnetworkService({
     neutron: openstack.neutron,
@@ -44,6 +47,7 @@ export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Pr
     hostId: config.DEFAULT.host,
     logger: logger.child({ component: 'libnetwork' }),
     options: libnetworkOptions(config),
+    dockerNetworkName: dockerNames.networkName.bind(dockerNames),
   });
   await service.init();
   const d = config.DEFAULT;

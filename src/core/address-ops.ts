@@ -169,13 +169,21 @@ export async function releaseAddress(ctx: CoreContext, req: ReleaseAddressReques
 /** Deletes the kuryr ports and releases the marked user ports among those holding the IP. */
 async function releasePorts(ctx: CoreContext, ports: Port[], ip: string): Promise<void> {
   for (const port of ports) {
-    if (isKuryrOwnedPort(ctx, port)) {
+    if (claimedOnOtherHost(ctx, port)) {
+      // A late or misrouted release must not take an address an endpoint elsewhere still uses (docs/ownership.md).
+      ctx.log.warn({ portId: port.id, ip, hostId: port.hostId }, 'port still claimed by an endpoint on another host; kept');
+    } else if (isKuryrOwnedPort(ctx, port)) {
       await deleteIgnoringMissing(() => ctx.neutron.deletePort(port.id));
       ctx.log.info({ portId: port.id, ip }, 'deleted kuryr port');
     } else if (port.tags.includes(TAG_PORT_EXISTING)) {
       await releaseUserPort(ctx, port);
     }
   }
+}
+
+/** Bound to another host and still carrying an endpoint's ID tags. */
+function claimedOnOtherHost(ctx: CoreContext, port: Port): boolean {
+  return port.hostId !== '' && port.hostId !== ctx.hostId && idFromTags(port.tags) !== undefined;
 }
 
 /** Spec §4.17: clear `device_owner` and the host (and `device_id` when the name starts with it), drop markers. */

@@ -49,6 +49,8 @@ export interface NeutronLibnetworkServiceDeps {
   now?: () => number;
   /** Attempts of the mandatory `subnet_allocation` probe (Python: 8, backoff 2^n−1 s). */
   probeAttempts?: number;
+  /** Names Docker networks in errors (a range already taken); optional. */
+  dockerNetworkName?: (did: string) => Promise<string | undefined>;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -70,6 +72,7 @@ export class NeutronLibnetworkService implements LibnetworkService {
       sleep: deps.sleep ?? defaultSleep,
       now: deps.now ?? Date.now,
       cache: new CoreCache(),
+      dockerNetworkName: deps.dockerNetworkName,
     };
     this.probeAttempts = deps.probeAttempts ?? 8;
   }

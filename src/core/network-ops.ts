@@ -21,6 +21,7 @@ import { isKuryrSubnetName, networkName, subnetName, subnetpoolName } from './na
 import type { SubnetCreate } from './neutron-api.js';
 import type { Network, Subnet } from './neutron-types.js';
 import { type CoreContext, OPT, boolFromString, familyKeys, opt } from './service-context.js';
+import { rangeTakenError } from './range-holder.js';
 import { adoptedElsewhere, deleteOrphanedKuryrNetwork, heldByOtherHost, releaseAdoptedNetwork } from './sharing.js';
 import { existingNetworkTag, idTags } from './tags.js';
 
@@ -168,7 +169,7 @@ async function ensureSubnets(ctx: CoreContext, net: Network, plans: SubnetPlan[]
     poolOf.push(plan.poolId);
   }
   if (bodies.length === 0) return result;
-  const created = await ctx.neutron.createSubnets(bodies);
+  const created = await createSubnetsNamingHolder(ctx, bodies);
   for (const s of created) undo.push(`delete subnet ${s.id}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id)));
   if (ctx.flags.tagExt) {
     // Different subnets: tag them concurrently.
@@ -180,6 +181,19 @@ async function ensureSubnets(ctx: CoreContext, net: Network, plans: SubnetPlan[]
     );
   }
   return [...result, ...created];
+}
+
+/** Neutron's 500 SubnetAllocationError for a range another host's Docker network holds becomes a 409 naming it. */
+async function createSubnetsNamingHolder(ctx: CoreContext, bodies: SubnetCreate[]): Promise<Subnet[]> {
+  try {
+    return await ctx.neutron.createSubnets(bodies);
+  } catch (err) {
+    for (const b of bodies) {
+      const taken = b.cidr === undefined ? undefined : await rangeTakenError(ctx, err, b.subnetpoolId, b.cidr);
+      if (taken !== undefined) throw taken;
+    }
+    throw err;
+  }
 }
 
 /** Idempotent: an unknown network is success. Pre-existing networks only lose tags and kuryr subnets. */

@@ -18,6 +18,7 @@ import {
 import { isKuryrSubnetName, subnetpoolName } from './naming.js';
 import type { SubnetPool } from './neutron-types.js';
 import { type CoreContext, OPT, boolFromString, familyKeys, opt } from './service-context.js';
+import { refuseRangeTakenHere } from './range-holder.js';
 import { holdPool, leaveSharedPool } from './sharing.js';
 import { TAG_POOL_EXISTING } from './tags.js';
 
@@ -47,6 +48,7 @@ export async function requestPool(ctx: CoreContext, req: RequestPoolRequest): Pr
       ctx.log.info({ poolId: given.id, prefix: first, cidr }, 'user subnetpool prefix differs from the requested CIDR; using a kuryr pool');
     }
     const pool = await createOrReuseKuryrPool(ctx, cidr, hint, shared);
+    await refuseRangeTakenHere(ctx, pool, cidr);
     await holdPool(ctx, pool);
     return { poolId: pool.id, pool: cidr, data: {} };
   });

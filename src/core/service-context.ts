@@ -51,6 +51,8 @@ export interface CoreContext {
   now: () => number;
   /** Look-up shortcuts (network, pool, endpoint port); safe to lose, self-healing on 404. */
   cache: CoreCache;
+  /** The name dockerd knows a network ID by (error messages only); absent when dockerd is not reachable. */
+  dockerNetworkName?: ((did: string) => Promise<string | undefined>) | undefined;
 }
 
 /** Docker option keys (spec §5). */

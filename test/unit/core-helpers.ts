@@ -32,7 +32,13 @@ export interface Harness {
 }
 
 export async function makeHarness(
-  opts: { neutron?: FakeNeutronOptions | FakeNeutron; binder?: FakeBinder; options?: Partial<LibnetworkOptions>; hostId?: string } = {},
+  opts: {
+    neutron?: FakeNeutronOptions | FakeNeutron;
+    binder?: FakeBinder;
+    options?: Partial<LibnetworkOptions>;
+    hostId?: string;
+    dockerNetworkName?: (did: string) => Promise<string | undefined>;
+  } = {},
 ): Promise<Harness> {
   const neutron = opts.neutron instanceof FakeNeutron ? opts.neutron : new FakeNeutron(opts.neutron);
   const binder = opts.binder ?? new FakeBinder();
@@ -43,6 +49,7 @@ export async function makeHarness(
     logger: silentLogger(),
     options: { ...DEFAULT_OPTIONS, ...opts.options },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5))),
+    ...(opts.dockerNetworkName !== undefined ? { dockerNetworkName: opts.dockerNetworkName } : {}),
   });
   await service.init();
   return { neutron, binder, service };

@@ -33,6 +33,16 @@ export class DockerEngineClient implements DockerEngineApi {
     return nets.map((n) => ({ id: n.Id, name: n.Name, driver: n.Driver, labels: n.Labels ?? {} }));
   }
 
+  /** The network's name, or undefined when dockerd does not know the ID. */
+  async networkName(id: string): Promise<string | undefined> {
+    try {
+      return ((await this.call('GET', `/networks/${encodeURIComponent(id)}`)) as { Name: string }).Name;
+    } catch (err) {
+      if (err instanceof DockerEngineError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
   async createNetwork(spec: DockerNetworkSpec): Promise<string> {
     const body = {
       Name: spec.name,
