@@ -12,6 +12,7 @@ import { UNBOUND_PORT_NAME } from './naming.js';
 import type { Port, Subnet, SubnetPool } from './neutron-types.js';
 import { type CoreContext, OPT, opt } from './service-context.js';
 import { TAG_PORT_EXISTING, TAG_PORT_OWNED, idFromTags, idTags } from './tags.js';
+import { unplugRef } from './vif.js';
 
 /**
  * The Neutron subnet a pool stands for (spec §4.16 step 2), or `null` before CreateNetwork.
@@ -173,12 +174,24 @@ async function releasePorts(ctx: CoreContext, ports: Port[], ip: string): Promis
       // A late or misrouted release must not take an address an endpoint elsewhere still uses (docs/ownership.md).
       ctx.log.warn({ portId: port.id, ip, hostId: port.hostId }, 'port still claimed by an endpoint on another host; kept');
     } else if (isKuryrOwnedPort(ctx, port)) {
+      await unplugIfStillPlugged(ctx, port, ip);
       await deleteIgnoringMissing(() => ctx.neutron.deletePort(port.id));
       ctx.log.info({ portId: port.id, ip }, 'deleted kuryr port');
     } else if (port.tags.includes(TAG_PORT_EXISTING)) {
+      await unplugIfStillPlugged(ctx, port, ip);
       await releaseUserPort(ctx, port);
     }
   }
+}
+
+/**
+ * DeleteEndpoint never completed for this port (a crash, or dockerd's empty-body retry): its veth and
+ * OVS port would outlive the Neutron port, so they go first.
+ */
+async function unplugIfStillPlugged(ctx: CoreContext, port: Port, ip: string): Promise<void> {
+  if (port.hostId !== ctx.hostId || idFromTags(port.tags) === undefined) return;
+  await ctx.binder.unplug(unplugRef(port), null);
+  ctx.log.info({ portId: port.id, ip }, 'unplugged an endpoint that was never deleted before releasing its address');
 }
 
 /** Bound to another host and still carrying an endpoint's ID tags. */

@@ -9,7 +9,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { Logger } from '../../common/log.js';
 
-/** One RPC method: gets the parsed JSON body (`{}` when empty), resolves to the JSON answer. */
+/** One RPC method: gets the parsed JSON body (`EMPTY_BODY` when empty), resolves to the JSON answer. */
 export type MethodHandler = (body: unknown) => Promise<unknown>;
 
 /** Status and JSON body sent for a handler's throw. */
@@ -149,10 +149,13 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
+/** What a handler gets for an empty body: an empty object, recognisable as "nothing was sent". */
+export const EMPTY_BODY: Readonly<Record<string, never>> = Object.freeze({});
+
 /** Docker sends no Content-Type, and an empty body for Activate/GetCapabilities: both are fine. */
 function parseBody(raw: Buffer): unknown {
   const text = raw.toString('utf8');
-  if (text.trim() === '') return {};
+  if (text.trim() === '') return EMPTY_BODY;
   try {
     return JSON.parse(text);
   } catch (err) {

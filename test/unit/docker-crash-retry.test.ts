@@ -1,0 +1,55 @@
+/**
+ * After a broken connection dockerd's plugin client (moby pkg/plugins `callWithRetry`) re-sends the
+ * call with the body it already drained: an empty body. The answer is a 400 that says so and changes
+ * nothing; and the ReleaseAddress Docker sends when it rolls back removes the half-made endpoint's
+ * veth/OVS port along with its Neutron port.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { usePluginSocket } from '../fakes/plugin-socket.js';
+import { FakeLibnetwork } from '../fakes/fake-libnetwork.js';
+import { dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, randomMac } from './core-helpers.js';
+
+const NEEDS_BODY = [
+  'NetworkDriver.CreateNetwork', 'NetworkDriver.DeleteNetwork', 'NetworkDriver.CreateEndpoint', 'NetworkDriver.DeleteEndpoint',
+  'NetworkDriver.Join', 'NetworkDriver.Leave', 'NetworkDriver.EndpointOperInfo', 'NetworkDriver.ProgramExternalConnectivity',
+  'NetworkDriver.RevokeExternalConnectivity', 'IpamDriver.RequestPool', 'IpamDriver.ReleasePool', 'IpamDriver.RequestAddress',
+  'IpamDriver.ReleaseAddress',
+];
+
+describe("dockerd's empty-body retry", () => {
+  const service = new FakeLibnetwork();
+  const sock = usePluginSocket(service, 'kuryr-retry-');
+
+  test('every verb that needs a body answers 400 naming the retry, and calls nothing', async () => {
+    for (const m of NEEDS_BODY) {
+      const r = await sock.engine.call(`/${m}`, '');
+      assert.equal(r.status, 400, m);
+      const err = (r.json as { Err: string }).Err;
+      assert.match(err, new RegExp(`^empty ${m.replace('.', '\\.')} request: dockerd re-sends a plugin call with an empty body`), m);
+    }
+    assert.deepEqual(service.calls, []);
+  });
+
+  test('a real but incomplete body still names the missing fields', async () => {
+    const r = await sock.engine.call('/NetworkDriver.CreateEndpoint', JSON.stringify({ NetworkID: 'n' }));
+    assert.equal(r.status, 400);
+    assert.match((r.json as { Err: string }).Err, /EndpointID: is required/);
+  });
+});
+
+describe('rollback after an interrupted CreateEndpoint', () => {
+  test('ReleaseAddress of a port still bound and plugged here unplugs it before deleting it', async () => {
+    const h = await makeHarness();
+    const did = hexId();
+    const net = await dockerNetworkCreate(h, { did, subnet: '10.11.0.0/24', gateway: '10.11.0.1' });
+    const mac = randomMac();
+    const addr = await h.service.requestAddress({ poolId: net.poolId, address: '', options: macOption(mac) });
+    await h.service.createEndpoint({ networkId: did, endpointId: hexId(), address: addr, macAddress: mac, options: {} });
+    assert.equal(h.binder.plugged.size, 1);
+    // The retried CreateEndpoint failed; Docker never sends DeleteEndpoint for it, only ReleaseAddress.
+    await h.service.releaseAddress({ poolId: net.poolId, address: ipOf(addr) });
+    assert.equal(h.binder.plugged.size, 0, 'veth and OVS port removed');
+    assert.equal([...h.neutron.ports.values()].filter((p) => p.deviceOwner === 'compute:kuryr').length, 0);
+  });
+});
