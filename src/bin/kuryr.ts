@@ -5,6 +5,7 @@
  *   kuryr config show  [--config-file F]... [--config-dir D]   the effective configuration, secrets redacted
  *   kuryr serve cni    [--config-file F]...                    the CNI node daemon behind kuryr-cni
  *   kuryr network sync --docker-host URL ...                   Kuryr networks of other hosts into this dockerd (docs/multihost.md)
+ *   kuryr gc [--apply] [--grace S] [--docker-host URL] ...     leftovers of crashes on this host (docs/ownership.md)
  * Without --config-file, /etc/kuryr/kuryr.conf is read when it exists (as oslo's default search does).
  */
 import { errorMessage } from '../common/errors.js';
@@ -12,6 +13,7 @@ import { formatEffectiveConfig } from '../config/show.js';
 import { readConfig } from '../compose/config.js';
 import { startDockerDaemon } from '../compose/docker-daemon.js';
 import { runDaemon } from './daemon-runner.js';
+import { gc } from './gc.js';
 import { networkSync } from './network-sync.js';
 import { serveCni } from './serve-cni.js';
 
@@ -23,6 +25,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   'serve docker': serveDocker,
   'serve cni': serveCni,
   'network sync': networkSync,
+  gc,
   'config show': async (args) => void process.stdout.write(formatEffectiveConfig(readConfig(args))),
 };
 
@@ -30,6 +33,8 @@ async function main(argv: string[]): Promise<void> {
   const [cmd, sub, ...rest] = argv;
   const handler = COMMANDS[`${cmd} ${sub}`];
   if (handler) return handler(rest);
+  const single = cmd !== undefined ? COMMANDS[cmd] : undefined;
+  if (single) return single(argv.slice(1));
   process.stderr.write(`${USAGE}\n  commands: ${Object.keys(COMMANDS).join(', ')}\n`);
   process.exit(2);
 }

@@ -3,6 +3,7 @@ import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { KuryrConfig } from '../config/load.js';
 import { boolFromString, type LibnetworkOptions } from '../core/service-context.js';
+import { Reconciler } from '../core/gc/reconciler.js';
 import { NeutronLibnetworkService } from '../core/libnetwork-service.js';
 import { startDockerPlugin } from '../northbound/docker/server.js';
 import { VethBinder } from '../southbound/dataplane/binder.js';
@@ -35,21 +36,30 @@ export function libnetworkOptions(config: KuryrConfig): LibnetworkOptions {
   };
 }
 
-/** Composition root of `kuryr serve docker`: config → clients → binder → use cases → plugin socket. */
-export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Promise<RunningDockerDaemon> {
+/** The libnetwork use cases over this host's Neutron, data plane and dockerd; `close` ends the clients. */
+export async function openDockerService(
+  config: KuryrConfig,
+  logger: Logger,
+): Promise<{ service: NeutronLibnetworkService; docker: DockerEngineClient; close(): Promise<void> }> {
   const openstack = openStackFromConfig(config, logger);
-  // Short timeout: it only names a holder in an error message, inside a call dockerd is waiting for.
-  const dockerNames = new DockerEngineClient(socketPathOf(config.DEFAULT.docker_host), 2_000);
-  const binder = new VethBinder({ logger: logger.child({ component: 'binder' }) });
+  const dockerHost = socketPathOf(config.DEFAULT.docker_host);
+  // Short timeout for names in error messages: they are looked up inside a call dockerd is waiting for.
+  const dockerNames = new DockerEngineClient(dockerHost, 2_000);
   const service = new NeutronLibnetworkService({
     neutron: openstack.neutron,
-    binder,
+    binder: new VethBinder({ logger: logger.child({ component: 'binder' }) }),
     hostId: config.DEFAULT.host,
     logger: logger.child({ component: 'libnetwork' }),
     options: libnetworkOptions(config),
     dockerNetworkName: dockerNames.networkName.bind(dockerNames),
   });
   await service.init();
+  return { service, docker: new DockerEngineClient(dockerHost, 30_000), close: () => openstack.close() };
+}
+
+/** Composition root of `kuryr serve docker`: config → clients → binder → use cases → plugin socket → reconciler. */
+export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Promise<RunningDockerDaemon> {
+  const { service, docker, close } = await openDockerService(config, logger);
   const d = config.DEFAULT;
   const plugin = await startDockerPlugin({
     service,
@@ -59,11 +69,19 @@ export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Pr
       : { socketPath: d.socket_path, socketMode: parseInt(d.socket_mode, 8) }),
   });
   logger.info({ address: plugin.address, hostId: d.host, scope: d.capability_scope }, 'kuryr docker plugin ready');
+  const firstSeen = new Map<string, number>();
+  const reconciler = new Reconciler(
+    () => service.collectGarbage(docker, { apply: true, graceMs: d.gc_grace * 1000, firstSeen }),
+    d.gc_interval * 1000,
+    logger.child({ component: 'gc' }),
+  );
+  reconciler.start();
   return {
     address: plugin.address,
     async close() {
+      await reconciler.stop();
       await plugin.close();
-      await openstack.close();
+      await close();
     },
   };
 }

@@ -29,6 +29,7 @@ import type {
   RequestPoolRequest,
   RequestPoolResult,
 } from './libnetwork.js';
+import { type DockerView, type GcFinding, type GcOptions, collectGarbage } from './gc/collect.js';
 import { createNetwork, deleteNetwork } from './network-ops.js';
 import type { NeutronApi } from './neutron-api.js';
 import { releasePool, requestPool } from './pool-ops.js';
@@ -163,6 +164,11 @@ export class NeutronLibnetworkService implements LibnetworkService {
 
   revokeExternalConnectivity(ref: EndpointRef): Promise<void> {
     return revokeExternalConnectivity(this.ctx, ref);
+  }
+
+  /** The garbage collector (docs/ownership.md, rule 8) with this service's locks. */
+  collectGarbage(docker: DockerView, opts: GcOptions): Promise<GcFinding[]> {
+    return collectGarbage(this.ctx, docker, opts);
   }
 
   requestPool(req: RequestPoolRequest): Promise<RequestPoolResult> {

@@ -14,6 +14,8 @@ export interface Network {
   mtu: number | undefined;
   subnetIds: string[];
   tags: string[];
+  /** Neutron's `updated_at` (UTC, ISO 8601), when Neutron reports it. */
+  updatedAt?: string;
   networkType: string | undefined;
   external: boolean;
 }
@@ -95,6 +97,8 @@ export interface Port {
   portSecurityEnabled: boolean | undefined;
   allowedAddressPairs: AllowedAddressPair[];
   tags: string[];
+  /** Neutron's `updated_at` (UTC, ISO 8601), when Neutron reports it; how long a leftover has been untouched. */
+  updatedAt?: string;
   /** `trunk_details` when the port is a trunk parent. */
   trunkDetails: { trunkId: string; subPorts: Array<{ portId: string; segmentationType: string; segmentationId: number; macAddress: string }> } | undefined;
 }

@@ -8,6 +8,7 @@ import type { Extension, Network, Port, Router, SecurityGroup, SecurityGroupRule
 /** `GET /v2.0/networks/{id}` → `network`. */
 export interface NetworkWire {
   id: string;
+  updated_at?: string;
   name?: string;
   project_id?: string;
   tenant_id?: string;
@@ -61,6 +62,7 @@ export interface SubnetPoolWire {
 /** `GET /v2.0/ports/{id}` → `port`. */
 export interface PortWire {
   id: string;
+  updated_at?: string;
   name?: string;
   network_id: string;
   project_id?: string;
@@ -168,6 +170,7 @@ export function networkToDomain(w: NetworkWire): Network {
     mtu: w.mtu,
     subnetIds: w.subnets ?? [],
     tags: w.tags ?? [],
+    ...(w.updated_at !== undefined ? { updatedAt: w.updated_at } : {}),
     networkType: w['provider:network_type'] ?? undefined,
     external: w['router:external'] ?? false,
   };
@@ -232,6 +235,7 @@ export function portToDomain(w: PortWire): Port {
       p.mac_address === undefined ? { ipAddress: p.ip_address } : { ipAddress: p.ip_address, macAddress: p.mac_address },
     ),
     tags: w.tags ?? [],
+    ...(w.updated_at !== undefined ? { updatedAt: w.updated_at } : {}),
     trunkDetails: w.trunk_details
       ? {
           trunkId: w.trunk_details.trunk_id,

@@ -1,0 +1,207 @@
+/**
+ * The garbage collector of the Docker driver (docs/ownership.md, rule 8): finds what a crash or a
+ * forgotten `docker network rm` left behind on this host and removes it with the same use cases
+ * Docker would have called (DeleteEndpoint, ReleaseAddress, ReleasePool, DeleteNetwork), so every
+ * ownership rule and lock applies unchanged. Dry run unless `apply`.
+ */
+import { errorMessage, isNotFound } from '../../common/errors.js';
+import { releaseAddress } from '../address-ops.js';
+import { deleteEndpoint } from '../endpoint-ops.js';
+import { isKuryrOwnedPool } from '../lookups.js';
+import { UNBOUND_PORT_NAME, containerIfName } from '../naming.js';
+import { deleteNetwork } from '../network-ops.js';
+import type { Network, Port, Subnet } from '../neutron-types.js';
+import { releasePool as releasePoolOp } from '../pool-ops.js';
+import type { CoreContext } from '../service-context.js';
+import { TAG_POOL_HOST_PREFIX, poolHostTag } from '../sharing.js';
+import { TAG_LH_PREFIX, TAG_PORT_OWNED, TAG_UH_PREFIX, hasIdTags, idFromTags } from '../tags.js';
+
+/** What dockerd of this host knows about one network; null when it does not know the ID. */
+export interface DockerNetworkView {
+  endpointIds: ReadonlySet<string>;
+  /** Plain IPs dockerd has handed out on it (endpoints, gateway, aux addresses). */
+  addresses: ReadonlySet<string>;
+}
+
+export interface DockerView {
+  network(id: string): Promise<DockerNetworkView | null>;
+}
+
+export type GcKind = 'endpoint' | 'unclaimed-port' | 'network' | 'plug';
+
+export interface GcFinding {
+  kind: GcKind;
+  /** Neutron port/network ID, or the host interface for a plug. */
+  id: string;
+  why: string;
+  outcome: 'would remove' | 'removed' | 'failed' | 'skipped';
+  error?: string;
+}
+
+export interface GcOptions {
+  apply: boolean;
+  /** A Neutron port untouched (`updated_at`) for less than this is left for the next round. */
+  graceMs: number;
+  /** When the daemon first saw each candidate without a Neutron timestamp; kept between rounds. */
+  firstSeen?: Map<string, number>;
+}
+
+/** Ports of other concerns (pods, port pools) that the Docker collector never looks at. */
+const FOREIGN_PORT_TAG_PREFIXES = ['kuryr.cni.', 'kuryr.pod.', 'kuryr.pool', 'kuryr.portpool'];
+
+export async function collectGarbage(ctx: CoreContext, docker: DockerView, opts: GcOptions): Promise<GcFinding[]> {
+  const findings: GcFinding[] = [];
+  const act = async (f: Omit<GcFinding, 'outcome'>, remove: () => Promise<void>): Promise<void> => {
+    if (!opts.apply) return void findings.push({ ...f, outcome: 'would remove' });
+    try {
+      await remove();
+      findings.push({ ...f, outcome: 'removed' });
+      ctx.log.info({ kind: f.kind, id: f.id, why: f.why }, 'gc removed');
+    } catch (err) {
+      findings.push({ ...f, outcome: 'failed', error: errorMessage(err) });
+      ctx.log.warn({ kind: f.kind, id: f.id, why: f.why, err: errorMessage(err) }, 'gc could not remove');
+    }
+  };
+  const skip = (f: Omit<GcFinding, 'outcome'>): void => {
+    findings.push({ ...f, outcome: 'skipped' });
+  };
+  const old = (key: string, updatedAt: string | undefined): boolean => {
+    const now = ctx.now();
+    let since = updatedAt !== undefined ? Date.parse(updatedAt) : Number.NaN;
+    if (Number.isNaN(since)) {
+      const seen = opts.firstSeen?.get(key);
+      if (seen === undefined) opts.firstSeen?.set(key, now);
+      since = seen ?? (opts.firstSeen === undefined ? 0 : now);
+    }
+    return now - since >= opts.graceMs;
+  };
+
+  const networks = (await ctx.neutron.listNetworks()).filter((n) => n.tags.some((t) => t.startsWith(TAG_LH_PREFIX)));
+  for (const net of networks) {
+    const did = fullDid(net);
+    if (did === undefined) continue;
+    const [view, ports, subnets] = await Promise.all([docker.network(did), ctx.neutron.listPorts({ networkId: net.id }), ctx.neutron.listSubnets({ networkId: net.id })]);
+    const holders = await poolHolders(ctx, subnets);
+    const onlyHere = holders.size > 0 && [...holders].every((h) => h === poolHostTag(ctx.hostId));
+    const ours = ports.filter((p) => !p.tags.some((t) => FOREIGN_PORT_TAG_PREFIXES.some((x) => t.startsWith(x))));
+    if (view === null) {
+      await collectNetwork(ctx, net, did, ours, subnets, onlyHere, act, skip, old);
+      continue;
+    }
+    for (const port of ours) {
+      const eid = endpointIdOf(port);
+      if (eid !== undefined && port.hostId === ctx.hostId) {
+        if (view.endpointIds.has(eid) || ctx.locks.busy(`ep:${eid}`) || !old(port.id, port.updatedAt)) continue;
+        await act({ kind: 'endpoint', id: port.id, why: `endpoint ${eid.slice(0, 12)} of Docker network ${did.slice(0, 12)} is not known to dockerd` }, () =>
+          removeEndpointPort(ctx, did, eid, port, subnets),
+        );
+      } else if (isUnclaimed(port) && onlyHere && !port.fixedIps.some((f) => view.addresses.has(f.ipAddress))) {
+        if (!old(port.id, port.updatedAt)) continue;
+        await act({ kind: 'unclaimed-port', id: port.id, why: `IPAM port ${port.fixedIps.map((f) => f.ipAddress).join(',')} never claimed by an endpoint of Docker network ${did.slice(0, 12)}` }, () =>
+          releaseIps(ctx, port, subnets),
+        );
+      }
+    }
+  }
+  await collectPlugs(ctx, act);
+  return findings;
+}
+
+type Act = (f: Omit<GcFinding, 'outcome'>, remove: () => Promise<void>) => Promise<void>;
+
+/** A Docker network dockerd no longer knows: Docker's own teardown, when this host is its only holder. */
+async function collectNetwork(
+  ctx: CoreContext,
+  net: Network,
+  did: string,
+  ports: Port[],
+  subnets: Subnet[],
+  onlyHere: boolean,
+  act: Act,
+  skip: (f: Omit<GcFinding, 'outcome'>) => void,
+  old: (key: string, updatedAt: string | undefined) => boolean,
+): Promise<void> {
+  const finding = { kind: 'network' as const, id: net.id, why: `Docker network ${did.slice(0, 12)} no longer exists in dockerd` };
+  if (!onlyHere) return skip({ ...finding, why: `${finding.why}, but its subnet pools are not held by this host alone` });
+  const elsewhere = ports.find((p) => p.hostId !== '' && p.hostId !== ctx.hostId && !p.deviceOwner.startsWith('network:'));
+  if (elsewhere !== undefined) return skip({ ...finding, why: `${finding.why}, but port ${elsewhere.id} is bound to ${elsewhere.hostId}` });
+  if (ctx.locks.busy(`net:${did}`) || !old(`net:${net.id}`, net.updatedAt)) return;
+  await act(finding, async () => {
+    for (const port of ports) {
+      if (port.deviceOwner.startsWith('network:')) continue; // DHCP and router ports go with the network
+      const eid = endpointIdOf(port);
+      if (eid !== undefined && port.hostId === ctx.hostId) await removeEndpointPort(ctx, did, eid, port, subnets);
+      else await releaseIps(ctx, port, subnets);
+    }
+    for (const poolId of new Set(subnets.map((s) => s.subnetpoolId).filter((p): p is string => !!p))) await releasePoolOp(ctx, poolId);
+    await deleteNetwork(ctx, did);
+  });
+}
+
+/** Plugs (OVS ports with owner=kuryr, tap veths) whose Neutron port is gone or bound to another host. */
+async function collectPlugs(ctx: CoreContext, act: Act): Promise<void> {
+  for (const plug of await ctx.binder.listPlugged()) {
+    if (plug.deviceId !== '' && ctx.locks.busy(`ep:${plug.deviceId}`)) continue;
+    let why: string | undefined;
+    try {
+      const port = await ctx.neutron.getPort(plug.portId);
+      if (port.hostId !== '' && port.hostId !== ctx.hostId) why = `its Neutron port ${plug.portId} is bound to ${port.hostId}`;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      why = `its Neutron port ${plug.portId} no longer exists`;
+    }
+    if (why === undefined) continue;
+    await act({ kind: 'plug', id: plug.hostIfName, why }, () =>
+      ctx.binder.unplug(
+        { portId: plug.portId, hostIfName: plug.hostIfName, containerIfName: containerIfName(plug.portId), vifType: plug.kind === 'ovs' ? 'ovs' : 'tap', vifDetails: {}, networkId: '' },
+        null,
+      ),
+    );
+  }
+}
+
+async function removeEndpointPort(ctx: CoreContext, did: string, eid: string, port: Port, subnets: Subnet[]): Promise<void> {
+  await deleteEndpoint(ctx, { networkId: did, endpointId: eid });
+  await releaseIps(ctx, port, subnets);
+}
+
+/** ReleaseAddress of every fixed IP of the port on a subnet with a pool (deletes ours, resets the user's). */
+async function releaseIps(ctx: CoreContext, port: Port, subnets: Subnet[]): Promise<void> {
+  for (const ip of port.fixedIps) {
+    const poolId = subnets.find((s) => s.id === ip.subnetId)?.subnetpoolId;
+    if (poolId) await releaseAddress(ctx, { poolId, address: ip.ipAddress });
+  }
+}
+
+/** The Docker network ID from the `lh`/`uh` tags; undefined when several Docker networks tag it. */
+function fullDid(net: Network): string | undefined {
+  const lh = net.tags.filter((t) => t.startsWith(TAG_LH_PREFIX));
+  const uh = net.tags.filter((t) => t.startsWith(TAG_UH_PREFIX));
+  return lh.length === 1 && uh.length <= 1 ? idFromTags(net.tags) : undefined;
+}
+
+/** The Docker endpoint ID a port serves: its `device_id` when the port carries that ID's tags or `<EID>-port` name. */
+function endpointIdOf(port: Port): string | undefined {
+  if (!/^[0-9a-f]{64}$/.test(port.deviceId)) return undefined;
+  return hasIdTags(port.tags, port.deviceId) || port.name === `${port.deviceId}-port` ? port.deviceId : undefined;
+}
+
+/** Made by RequestAddress and never bound by a CreateEndpoint. */
+function isUnclaimed(port: Port): boolean {
+  return port.name === UNBOUND_PORT_NAME && port.tags.includes(TAG_PORT_OWNED) && port.deviceOwner === '' && port.hostId === '' && idFromTags(port.tags) === undefined;
+}
+
+/** Holder tags of the kuryr pools behind these subnets (`kuryr.pool.host:<host>`). */
+async function poolHolders(ctx: CoreContext, subnets: Subnet[]): Promise<Set<string>> {
+  const holders = new Set<string>();
+  for (const id of new Set(subnets.map((s) => s.subnetpoolId).filter((p): p is string => !!p))) {
+    try {
+      const pool = await ctx.neutron.getSubnetPool(id);
+      if (!isKuryrOwnedPool(ctx, pool)) continue;
+      for (const t of pool.tags) if (t.startsWith(TAG_POOL_HOST_PREFIX)) holders.add(t);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return holders;
+}
