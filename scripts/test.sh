@@ -18,12 +18,20 @@ if [[ -s $main_pid_file ]] && kill -0 "$(cat "$main_pid_file")" 2>/dev/null; the
   main_script=$(tr '\0' '\n' <"/proc/$(cat "$main_pid_file")/cmdline" | grep -m1 '/src/bin/kuryr\.ts$' || true)
   [[ -n $main_script && -f ${main_script%/src/bin/kuryr.ts}/scripts/aio.sh ]] && main_root=${main_script%/src/bin/kuryr.ts}
 fi
+# Daemons started from here must not inherit the caller's `flock /tmp/stack.lock` descriptor (a daemon
+# holding it would keep the shared stack locked forever): close every descriptor above 2 first.
+no_inherited_fds() {
+  (
+    for fd in $(ls /proc/$BASHPID/fd); do (( fd > 2 )) && eval "exec $fd>&-" 2>/dev/null; done
+    exec "$@"
+  )
+}
 restore_main_job() {
   local rc=$?
   trap - EXIT INT TERM
   if (( main_was_running )); then
     echo "== restarting the main job (bash $main_root/scripts/aio.sh up)"
-    AIO_SKIP_APT=1 bash "$main_root/scripts/aio.sh" up >/tmp/test-sh-restore.log 2>&1 \
+    AIO_SKIP_APT=1 no_inherited_fds bash "$main_root/scripts/aio.sh" up >/tmp/test-sh-restore.log 2>&1 \
       || echo "!! could not restart the main job, see /tmp/test-sh-restore.log" >&2
   fi
   exit "$rc"
@@ -34,10 +42,10 @@ trap 'exit 143' TERM
 
 if [[ ! -d node_modules/.bin || package-lock.json -nt node_modules/.package-lock.json ]]; then npm ci --no-audit --no-fund; fi
 # the e2e tests run their own Kuryr daemons: the stack comes up without the main job's one
-AIO_KURYR=0 bash scripts/aio.sh up
+AIO_KURYR=0 no_inherited_fds bash scripts/aio.sh up
 if [[ -s $main_pid_file ]]; then kill "$(cat "$main_pid_file")" 2>/dev/null || true; rm -f "$main_pid_file"; fi
 stamp "stack up"
-bash scripts/cni-runtimes.sh up
+no_inherited_fds bash scripts/cni-runtimes.sh up
 stamp "CNI runtimes up"
 npx tsc -p tsconfig.json --noEmit
 stamp "typecheck ok"

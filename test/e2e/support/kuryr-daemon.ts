@@ -17,6 +17,8 @@ export interface DaemonOptions {
   netns?: string;
   hostId?: string;
   env?: Record<string, string>;
+  /** Stop the main job's daemon first even though this one uses another socket. */
+  stopsMainJob?: boolean;
 }
 
 /** Builds a kuryr.conf for the e2e stack: the `kuryr` service user of scripts/aio.sh. */
@@ -54,7 +56,7 @@ export class KuryrDaemon {
   }
 
   async start(): Promise<void> {
-    if (this.socketPath === DEFAULT_SOCKET) await stopMainJobDaemon();
+    if (this.socketPath === DEFAULT_SOCKET || this.opts.stopsMainJob === true) await stopMainJobDaemon();
     const out = openSync(this.logPath, 'a');
     const cmd = [process.execPath, '--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), 'serve', 'docker', '--config-file', this.confPath];
     const argv = this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns, ...cmd] : cmd;
