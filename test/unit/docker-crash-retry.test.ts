@@ -53,3 +53,42 @@ describe('rollback after an interrupted CreateEndpoint', () => {
     assert.equal([...h.neutron.ports.values()].filter((p) => p.deviceOwner === 'compute:kuryr').length, 0);
   });
 });
+
+describe('SIGTERM drain', () => {
+  test('waits for running calls however long they take within shutdown_timeout; reports a call cut off', async () => {
+    const { drain } = await import('../../src/bin/daemon-runner.js');
+    const { silentLogger } = await import('../../src/common/log.js');
+    const slow = () => new Promise<void>((r) => setTimeout(r, 150));
+    assert.equal(await drain(slow, 1000, silentLogger()), true);
+    assert.equal(await drain(slow, 20, silentLogger()), false);
+  });
+
+  test('the plugin server finishes a call that is running when close() starts, then closes', { timeout: 10_000 }, async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { startDockerPlugin } = await import('../../src/northbound/docker/server.js');
+    const { silentLogger } = await import('../../src/common/log.js');
+    const { FakeDockerEngine } = await import('../fakes/fake-libnetwork.js');
+    const dir = await mkdtemp(join(tmpdir(), 'kuryr-drain-'));
+    const service = new FakeLibnetwork();
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    service.deleteNetwork = async () => {
+      await gate;
+    };
+    const plugin = await startDockerPlugin({ service, logger: silentLogger(), socketPath: join(dir, 'k.sock') });
+    const engine = new FakeDockerEngine(join(dir, 'k.sock'));
+    const call = engine.call('/NetworkDriver.DeleteNetwork', JSON.stringify({ NetworkID: 'a'.repeat(64) }));
+    await new Promise((r) => setTimeout(r, 50));
+    let closed = false;
+    const closing = plugin.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(closed, false, 'close waits for the running call');
+    finish();
+    assert.equal((await call).status, 200, 'the running call is answered');
+    await closing;
+    engine.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+});

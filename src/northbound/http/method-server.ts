@@ -125,7 +125,12 @@ export function createMethodServer(opts: MethodServerOptions): MethodServer {
       await Promise.all(
         servers.splice(0).map(
           (s) => new Promise<void>((resolve) => {
-            s.close(() => resolve());
+            // A keep-alive connection whose call finishes during the drain turns idle later: close those too.
+            const sweep = setInterval(() => s.closeIdleConnections(), 100);
+            s.close(() => {
+              clearInterval(sweep);
+              resolve();
+            });
             s.closeIdleConnections();
           }),
         ),
