@@ -5,7 +5,7 @@
  * scope) or a restarted process sees exactly what the first one made. The look-up cache
  * (`core-cache.ts`) only shortens the hot path and heals itself on a 404.
  */
-import { ConfigError, errorMessage } from '../common/errors.js';
+import { AuthError, ConfigError, errorMessage } from '../common/errors.js';
 import { KeyedMutex } from '../common/keyed-mutex.js';
 import type { Logger } from '../common/log.js';
 import { releaseAddress, requestAddress } from './address-ops.js';
@@ -87,7 +87,8 @@ export class NeutronLibnetworkService implements LibnetworkService {
         if (ext === null) throw new ConfigError("Neutron extension with alias 'subnet_allocation' not found; kuryr needs subnet pools");
         break;
       } catch (err) {
-        if (err instanceof ConfigError || attempt + 1 >= this.probeAttempts) throw err;
+        // Wrong credentials do not heal by waiting: fail at once with the reason.
+        if (err instanceof ConfigError || err instanceof AuthError || attempt + 1 >= this.probeAttempts) throw err;
         const delayMs = (2 ** attempt - 1) * 1000;
         log.warn({ attempt: attempt + 1, err: errorMessage(err), delayMs }, 'Neutron extension probe failed; retrying');
         await this.ctx.sleep(delayMs);
