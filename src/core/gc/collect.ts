@@ -65,7 +65,9 @@ export async function collectGarbage(ctx: CoreContext, docker: DockerView, opts:
   const skip = (f: Omit<GcFinding, 'outcome'>): void => {
     findings.push({ ...f, outcome: 'skipped' });
   };
+  const looked = new Set<string>();
   const old = (key: string, updatedAt: string | undefined): boolean => {
+    looked.add(key);
     const now = ctx.now();
     let since = updatedAt !== undefined ? Date.parse(updatedAt) : Number.NaN;
     if (Number.isNaN(since)) {
@@ -104,6 +106,8 @@ export async function collectGarbage(ctx: CoreContext, docker: DockerView, opts:
     }
   }
   await collectPlugs(ctx, act);
+  // forget candidates that are gone (removed, or in use again)
+  for (const key of opts.firstSeen?.keys() ?? []) if (!looked.has(key)) opts.firstSeen?.delete(key);
   return findings;
 }
 
