@@ -62,30 +62,31 @@ describe('docker driver: safety and crash recovery', { skip }, () => {
   before(() => e2e.start());
   after(() => e2e.stop());
 
+  // the issue's commands with another range (10.0.0.0/16 is the seed's, which the main job may be serving)
   test('case 1: a create on a taken range fails with a 4xx naming netA, leaves nothing, and netA stays usable', async () => {
-    const args = ['network', 'create', '--driver=kuryr', '--ipam-driver=kuryr', '--subnet', '10.0.0.0/16', '--gateway', '10.0.0.1', '--ip-range', '10.0.0.0/24'];
+    const args = ['network', 'create', '--driver=kuryr', '--ipam-driver=kuryr', '--subnet', '10.35.0.0/16', '--gateway', '10.35.0.1', '--ip-range', '10.35.0.0/24'];
     const netA = `${E2E}netA`;
     const idA = await e2e.docker.must([...args, netA]);
-    const before = { nets: await e2e.neutron.listNetworks(), pools: await e2e.neutron.listSubnetPools({ name: 'kuryrPool-10.0.0.0/24' }), subnets: await e2e.neutron.listSubnets({ cidr: '10.0.0.0/24' }) };
+    const before = { nets: await e2e.neutron.listNetworks(), pools: await e2e.neutron.listSubnetPools({ name: 'kuryrPool-10.35.0.0/24' }), subnets: await e2e.neutron.listSubnets({ cidr: '10.35.0.0/24' }) };
     assert.equal(before.pools.length, 1);
     assert.equal(before.subnets.length, 1);
 
     const b = await e2e.docker.run([...args, `${E2E}netB`]);
     assert.notEqual(b.code, 0, 'netB must not get the range');
-    assert.match(b.stderr, new RegExp(`range 10\\.0\\.0\\.0/24 is already taken: Docker network ${netA} \\(${idA.slice(0, 12)}\\) uses Neutron subnet ${before.subnets[0]!.id}`));
+    assert.match(b.stderr, new RegExp(`range 10\\.35\\.0\\.0/24 is already taken: Docker network ${netA} \\(${idA.slice(0, 12)}\\) uses Neutron subnet ${before.subnets[0]!.id}`));
     // Docker does not show the status; the driver's answer was a 409 (the same call on the socket shows it)
-    const again = await pluginCall('IpamDriver.RequestPool', { AddressSpace: 'no_address_space', Pool: '10.0.0.0/16', SubPool: '10.0.0.0/24', Options: {}, V6: false });
+    const again = await pluginCall('IpamDriver.RequestPool', { AddressSpace: 'no_address_space', Pool: '10.35.0.0/16', SubPool: '10.35.0.0/24', Options: {}, V6: false });
     assert.equal(again.status, 409);
 
     assert.deepEqual((await e2e.neutron.listNetworks()).map((n) => n.id).sort(), before.nets.map((n) => n.id).sort(), 'no network made or deleted');
-    assert.deepEqual((await e2e.neutron.listSubnetPools({ name: 'kuryrPool-10.0.0.0/24' })).map((p) => p.id), before.pools.map((p) => p.id));
-    assert.deepEqual((await e2e.neutron.listSubnets({ cidr: '10.0.0.0/24' })).map((s) => s.id), before.subnets.map((s) => s.id));
+    assert.deepEqual((await e2e.neutron.listSubnetPools({ name: 'kuryrPool-10.35.0.0/24' })).map((p) => p.id), before.pools.map((p) => p.id));
+    assert.deepEqual((await e2e.neutron.listSubnets({ cidr: '10.35.0.0/24' })).map((s) => s.id), before.subnets.map((s) => s.id));
     const run = await e2e.docker.run(['run', '--rm', '--net', netA, 'busybox', 'true'], 120_000);
     assert.equal(run.code, 0, `a container on netA runs: ${run.stderr}`);
 
     await e2e.docker.must(['network', 'rm', netA]);
-    assert.deepEqual(await e2e.neutron.listSubnetPools({ name: 'kuryrPool-10.0.0.0/24' }), []);
-    assert.deepEqual(await e2e.neutron.listSubnets({ cidr: '10.0.0.0/24' }), []);
+    assert.deepEqual(await e2e.neutron.listSubnetPools({ name: 'kuryrPool-10.35.0.0/24' }), []);
+    assert.deepEqual(await e2e.neutron.listSubnets({ cidr: '10.35.0.0/24' }), []);
   });
 
   test('case 2: kill -9 mid concurrent runs, then leftovers; kuryr gc reports them, --apply removes them', async () => {
