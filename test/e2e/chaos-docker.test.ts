@@ -65,6 +65,8 @@ describe('chaos: our Docker daemon killed at random points', { skip, timeout: 30
       const point = KILL_POINTS[Math.floor(Math.random() * KILL_POINTS.length)]!;
       const delay = Math.floor(Math.random() * 3000);
       const net = `${E2E}chaos${round}`;
+      const kuryrNets = async () => new Set((await e2e.neutron.listNetworks()).filter((n) => n.name.startsWith('kuryr-net-')).map((n) => n.id));
+      const netsBefore = await kuryrNets();
       const cidr = `10.${60 + (round % 100)}.0.0/24`;
       const createNet = () => e2e.docker.run(['network', 'create', '-d', 'kuryr', '--ipam-driver', 'kuryr', '--subnet', cidr, net]);
       let created = await (point === 'network create' ? Promise.all([createNet(), killAndRestart(point, delay / 10)]).then(([r]) => r) : createNet());
@@ -114,7 +116,8 @@ describe('chaos: our Docker daemon killed at random points', { skip, timeout: 30
       // 0 leaks once everything is removed (the reconciler may need a few rounds for what a kill left)
       const lh = `kuryr.net.uuid.lh:${did.slice(0, 32)}`;
       await waitFor(`no leftovers of round ${round + 1}`, async () => {
-        const nets = await e2e.neutron.listNetworks({ tags: [lh] });
+        // this round's network and any network an interrupted create made
+        const nets = [...(await e2e.neutron.listNetworks({ tags: [lh] })).map((n) => n.id), ...[...(await kuryrNets())].filter((id) => !netsBefore.has(id))];
         const pools = await e2e.neutron.listSubnetPools({ name: `kuryrPool-${cidr}` });
         const subnets = await e2e.neutron.listSubnets({ cidr });
         const ports = await e2e.neutron.listPorts({ deviceOwner: 'compute:kuryr' });
@@ -123,7 +126,7 @@ describe('chaos: our Docker daemon killed at random points', { skip, timeout: 30
         const sgs = (await e2e.neutron.listSecurityGroups()).filter((s) => s.name.endsWith('-exposed_ports') && !ports.some((p) => s.name.startsWith(p.id)));
         const all = new Set((await e2e.neutron.listPorts()).map((p) => p.id));
         const plugs = await orphanPlugs(all);
-        const leaks = [...nets.map((n) => `network ${n.id}`), ...pools.map((p) => `pool ${p.name}`), ...subnets.map((s) => `subnet ${s.id}`), ...unbound.map((p) => `port ${p.id}`), ...sgs.map((s) => `sg ${s.name}`), ...plugs];
+        const leaks = [...new Set(nets)].map((n) => `network ${n}`).concat( pools.map((p) => `pool ${p.name}`), subnets.map((s) => `subnet ${s.id}`), unbound.map((p) => `port ${p.id}`), sgs.map((s) => `sg ${s.name}`), plugs);
         return leaks.length === 0 || (console.log(`# waiting on: ${leaks.join(', ')}`), undefined);
       }, 120_000, 3000);
     });

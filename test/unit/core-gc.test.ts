@@ -53,6 +53,17 @@ describe('kuryr gc', () => {
     assert.deepEqual(await h.service.collectGarbage(docker, GRACE), [], 'a second round finds nothing');
   });
 
+  test('a kuryr network left without subnets by a CreateNetwork cut short goes, whoever made it', async () => {
+    const h = await makeHarness();
+    const net = await h.neutron.createNetwork({ name: 'kuryr-net-0123abcd' });
+    await h.neutron.setTags('networks', net.id, [`kuryr.net.uuid.lh:${'a'.repeat(32)}`, `kuryr.net.uuid.uh:${'b'.repeat(32)}`]);
+    const user = await h.neutron.createNetwork({ name: 'users-net' });
+    await h.neutron.setTags('networks', user.id, [`kuryr.net.uuid.lh:${'c'.repeat(32)}`, `kuryr.net.existing:${'c'.repeat(12)}`]);
+    const found = await h.service.collectGarbage(new FakeDocker(), GRACE);
+    assert.deepEqual(found.map((f) => [f.outcome, f.kind, f.id]), [['removed', 'network', net.id], ['skipped', 'network', user.id]]);
+    assert.deepEqual([...h.neutron.networks.keys()], [user.id], "a user's network is never deleted");
+  });
+
   test('an endpoint dockerd does not know goes (port, veth/OVS port); a known one and a young one stay', async () => {
     const h = await makeHarness();
     const docker = new FakeDocker();

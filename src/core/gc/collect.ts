@@ -8,7 +8,7 @@ import { errorMessage, isNotFound } from '../../common/errors.js';
 import { releaseAddress } from '../address-ops.js';
 import { deleteEndpoint } from '../endpoint-ops.js';
 import { isKuryrOwnedPool } from '../lookups.js';
-import { UNBOUND_PORT_NAME, containerIfName } from '../naming.js';
+import { NETWORK_NAME_PREFIX, UNBOUND_PORT_NAME, containerIfName } from '../naming.js';
 import { deleteNetwork } from '../network-ops.js';
 import type { Network, Port, Subnet } from '../neutron-types.js';
 import { releasePool as releasePoolOp } from '../pool-ops.js';
@@ -84,7 +84,9 @@ export async function collectGarbage(ctx: CoreContext, docker: DockerView, opts:
     if (did === undefined) continue;
     const [view, ports, subnets] = await Promise.all([docker.network(did), ctx.neutron.listPorts({ networkId: net.id }), ctx.neutron.listSubnets({ networkId: net.id })]);
     const holders = await poolHolders(ctx, subnets);
-    const onlyHere = holders.size > 0 && [...holders].every((h) => h === poolHostTag(ctx.hostId));
+    // A kuryr network without subnets never served a Docker network (a CreateNetwork cut short): nobody's.
+    const unfinished = subnets.length === 0 && net.name.startsWith(NETWORK_NAME_PREFIX);
+    const onlyHere = unfinished || (holders.size > 0 && [...holders].every((h) => h === poolHostTag(ctx.hostId)));
     const ours = ports.filter((p) => !p.tags.some((t) => FOREIGN_PORT_TAG_PREFIXES.some((x) => t.startsWith(x))));
     if (view === null) {
       await collectNetwork(ctx, net, did, ours, subnets, onlyHere, act, skip, old);
