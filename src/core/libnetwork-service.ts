@@ -73,6 +73,7 @@ export class NeutronLibnetworkService implements LibnetworkService {
       sleep: deps.sleep ?? defaultSleep,
       now: deps.now ?? Date.now,
       cache: new CoreCache(),
+      pendingPools: new Map(),
       dockerNetworkName: deps.dockerNetworkName,
     };
     this.probeAttempts = deps.probeAttempts ?? 8;

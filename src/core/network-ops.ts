@@ -49,6 +49,7 @@ export async function createNetwork(ctx: CoreContext, req: CreateNetworkRequest)
       async (undo) => {
         const { net, created } = await ensureNetwork(ctx, req.networkId, o, shared, undo);
         const subnets = await ensureSubnets(ctx, net, plans, undo);
+        for (const p of plans) if (p.poolId !== undefined) ctx.pendingPools.delete(p.poolId);
         // A network made here has exactly these subnets: remember it for CreateEndpoint/Join.
         if (created) ctx.cache.networks.set(req.networkId, { network: net, subnets }, epoch);
         ctx.log.info({ networkId: req.networkId, neutronNetworkId: net.id }, 'network ready');

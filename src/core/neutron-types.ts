@@ -60,6 +60,8 @@ export interface SubnetPool {
   shared: boolean;
   isDefault: boolean;
   tags: string[];
+  /** Neutron's `updated_at` (UTC, ISO 8601), when Neutron reports it. */
+  updatedAt?: string;
 }
 
 export interface FixedIp {

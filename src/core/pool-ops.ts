@@ -50,6 +50,7 @@ export async function requestPool(ctx: CoreContext, req: RequestPoolRequest): Pr
     const pool = await createOrReuseKuryrPool(ctx, cidr, hint, shared);
     await refuseRangeTakenHere(ctx, pool, cidr);
     await holdPool(ctx, pool);
+    ctx.pendingPools.set(pool.id, ctx.now());
     return { poolId: pool.id, pool: cidr, data: {} };
   });
 }
@@ -140,6 +141,7 @@ export async function releasePool(ctx: CoreContext, poolId: string): Promise<voi
   await ctx.locks.run(`poolid:${poolId}`, async () => {
     // Whatever happens next, the cached subnet of this pool (and its network entry) may go.
     ctx.cache.forgetPool(poolId);
+    ctx.pendingPools.delete(poolId);
     const pool = await getPoolOrNull(ctx, poolId);
     if (pool === null) {
       ctx.log.info({ poolId }, 'subnetpool already gone');

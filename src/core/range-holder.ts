@@ -12,15 +12,23 @@ import type { CoreContext } from './service-context.js';
 import { poolHostTag } from './sharing.js';
 import { idFromTags } from './tags.js';
 
+const PENDING_CREATE_MS = 120_000;
+
 /** RequestPool reusing `pool`: refuses when a Docker network of this host already holds it. */
 export async function refuseRangeTakenHere(ctx: CoreContext, pool: SubnetPool, cidr: string): Promise<void> {
   if (!ctx.flags.tagExt || !pool.tags.includes(poolHostTag(ctx.hostId))) return;
   const subnets = await ctx.neutron.listSubnets({ subnetpoolId: pool.id });
   const used = subnets.find((s) => cidrsOverlap(s.cidr, cidr));
   if (used === undefined) {
+    const since = ctx.pendingPools.get(pool.id);
+    // dockerd finishes a network create within seconds; an older entry is a create it abandoned
+    if (since === undefined || ctx.now() - since > PENDING_CREATE_MS) {
+      ctx.log.info({ poolId: pool.id, cidr }, 'subnetpool held by this host without a subnet, left by an earlier process; reusing it');
+      return;
+    }
     throw new ConflictError(
       `range ${cidr} is already taken on this host: subnetpool ${pool.name} (${pool.id}) is held by another Docker network ` +
-        `being created now, or by one Docker no longer knows ('kuryr gc' shows it, 'kuryr gc --apply' removes it)`,
+        `being created now on this host`,
     );
   }
   throw new ConflictError(`range ${cidr} is already taken: ${await describeSubnetHolder(ctx, used)}`);

@@ -51,6 +51,12 @@ export interface CoreContext {
   now: () => number;
   /** Look-up shortcuts (network, pool, endpoint port); safe to lose, self-healing on 404. */
   cache: CoreCache;
+  /**
+   * Pools this process handed out in RequestPool whose CreateNetwork has not come yet (pool ID → when):
+   * a Docker network being created. A pool this host holds that is not in here is a leftover of an
+   * earlier process (a crash between RequestPool and CreateNetwork), not a network in the making.
+   */
+  pendingPools: Map<string, number>;
   /** The name dockerd knows a network ID by (error messages only); absent when dockerd is not reachable. */
   dockerNetworkName?: ((did: string) => Promise<string | undefined>) | undefined;
 }

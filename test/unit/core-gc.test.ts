@@ -64,6 +64,17 @@ describe('kuryr gc', () => {
     assert.deepEqual([...h.neutron.networks.keys()], [user.id], "a user's network is never deleted");
   });
 
+  test('a pool this host holds without a subnet goes after the grace; one being handed out now stays', async () => {
+    const neutron = new FakeNeutron();
+    const crashed = await makeHarness({ neutron });
+    const left = await crashed.service.requestPool({ addressSpace: '', pool: '10.26.0.0/24', subPool: '', options: {}, v6: false });
+    const h = await makeHarness({ neutron }); // the restarted daemon
+    const pending = await h.service.requestPool({ addressSpace: '', pool: '10.27.0.0/24', subPool: '', options: {}, v6: false });
+    const found = await h.service.collectGarbage(new FakeDocker(), GRACE);
+    assert.deepEqual(found.map((f) => [f.outcome, f.kind, f.id]), [['removed', 'pool', left.poolId]]);
+    assert.deepEqual([...neutron.pools.keys()], [pending.poolId]);
+  });
+
   test('an endpoint dockerd does not know goes (port, veth/OVS port); a known one and a young one stay', async () => {
     const h = await makeHarness();
     const docker = new FakeDocker();

@@ -61,6 +61,18 @@ describe('ownership rules (docs/ownership.md)', () => {
     );
   });
 
+  test('rule 2: a pool this host holds without a subnet, left by a process that died before CreateNetwork, is reused', async () => {
+    const neutron = new FakeNeutron();
+    const before = await makeHarness({ neutron });
+    const req = { addressSpace: '', pool: '10.12.0.0/24', subPool: '', options: {}, v6: false };
+    const first = await before.service.requestPool(req);
+    const restarted = await makeHarness({ neutron }); // same host, new process: nothing pending
+    const again = await restarted.service.requestPool(req);
+    assert.equal(again.poolId, first.poolId);
+    await dockerNetworkCreate(restarted, { did: hexId(), subnet: '10.13.0.0/24' });
+    assert.equal(neutron.pools.size, 2);
+  });
+
   test("rule 3: a range another host's Docker network holds: 409 naming it, and Docker's ReleasePool keeps the pool and subnet", async () => {
     const neutron = new FakeNeutron();
     const a = await makeHarness({ neutron, hostId: 'vm', dockerNetworkName });

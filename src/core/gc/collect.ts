@@ -27,7 +27,7 @@ export interface DockerView {
   network(id: string): Promise<DockerNetworkView | null>;
 }
 
-export type GcKind = 'endpoint' | 'unclaimed-port' | 'network' | 'plug';
+export type GcKind = 'endpoint' | 'unclaimed-port' | 'network' | 'pool' | 'plug';
 
 export interface GcFinding {
   kind: GcKind;
@@ -107,6 +107,7 @@ export async function collectGarbage(ctx: CoreContext, docker: DockerView, opts:
       }
     }
   }
+  await collectPools(ctx, act, old);
   await collectPlugs(ctx, act);
   // forget candidates that are gone (removed, or in use again)
   for (const key of opts.firstSeen?.keys() ?? []) if (!looked.has(key)) opts.firstSeen?.delete(key);
@@ -142,6 +143,17 @@ async function collectNetwork(
     for (const poolId of new Set(subnets.map((s) => s.subnetpoolId).filter((p): p is string => !!p))) await releasePoolOp(ctx, poolId);
     await deleteNetwork(ctx, did);
   });
+}
+
+/** Kuryr pools only this host holds, without a subnet and not handed out just now: a network create cut short. */
+async function collectPools(ctx: CoreContext, act: Act, old: (key: string, updatedAt: string | undefined) => boolean): Promise<void> {
+  const mine = poolHostTag(ctx.hostId);
+  for (const pool of await ctx.neutron.listSubnetPools({ tags: [mine] })) {
+    if (!isKuryrOwnedPool(ctx, pool) || pool.tags.some((t) => t.startsWith(TAG_POOL_HOST_PREFIX) && t !== mine)) continue;
+    if (ctx.pendingPools.has(pool.id) || ctx.locks.busy(`poolid:${pool.id}`) || !old(`pool:${pool.id}`, pool.updatedAt)) continue;
+    if ((await ctx.neutron.listSubnets({ subnetpoolId: pool.id })).length > 0) continue;
+    await act({ kind: 'pool', id: pool.id, why: `subnetpool ${pool.name} held by this host has no subnet (a network create cut short)` }, () => releasePoolOp(ctx, pool.id));
+  }
 }
 
 /** Plugs (OVS ports with owner=kuryr, tap veths) whose Neutron port is gone or bound to another host. */

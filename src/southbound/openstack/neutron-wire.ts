@@ -46,6 +46,7 @@ export interface SubnetWire {
 /** `GET /v2.0/subnetpools/{id}` → `subnetpool`. Older releases send the prefix lengths as strings. */
 export interface SubnetPoolWire {
   id: string;
+  updated_at?: string;
   name?: string;
   project_id?: string;
   tenant_id?: string;
@@ -209,6 +210,7 @@ export function subnetPoolToDomain(w: SubnetPoolWire): SubnetPool {
     shared: w.shared ?? false,
     isDefault: w.is_default ?? false,
     tags: w.tags ?? [],
+    ...(w.updated_at !== undefined ? { updatedAt: w.updated_at } : {}),
   };
 }
 
