@@ -106,6 +106,8 @@ describe('docker driver: safety and crash recovery', { skip }, () => {
     await e2e.docker.removeAll(`${E2E}c`);
     const crashLeft = (await e2e.neutron.listPorts({ networkId: neutronNet.id })).filter((p) => !p.deviceOwner.startsWith('network:'));
     console.log(`# kill -9 round: ${started}/10 started, ${emptyRetry} answered as empty retries, ${crashLeft.length} ports left after rm -f`);
+    for (const r of results.filter((x) => x.code !== 0)) console.log(`#   failed run: ${r.stderr.trim().slice(0, 300)}`);
+    for (const p of crashLeft) console.log(`#   left: ${p.name} ${p.id} owner=${p.deviceOwner} host=${p.hostId} device=${p.deviceId.slice(0, 12)} tags=${p.tags.join(',')}`);
 
     // Leftovers a crash can leave, made deterministically: endpoints dockerd never recorded, an IPAM port
     // never claimed, a veth/OVS port whose Neutron port is gone, and a network Docker forgot.

@@ -94,6 +94,22 @@ describe('kuryr gc', () => {
     assert.ok(![...h.neutron.ports.values()].some((p) => p.fixedIps.some((f) => f.ipAddress === lost.ip)));
   });
 
+  test('a port CreateEndpoint bound but was killed before tagging counts as that endpoint', async () => {
+    const h = await makeHarness();
+    const docker = new FakeDocker();
+    const did = hexId();
+    const net = await dockerNetworkCreate(h, { did, subnet: '10.28.0.0/24', gateway: '10.28.0.1' });
+    const cut = await containerRun(h, did, net.poolId);
+    const port = [...h.neutron.ports.values()].find((p) => p.deviceId === cut.eid)!;
+    port.tags = port.tags.filter((t) => !t.startsWith('kuryr.net.uuid.'));
+    port.updatedAt = LONG_AGO;
+    docker.nets.set(did, { endpointIds: new Set(), addresses: new Set(['10.28.0.1']) });
+    const found = await h.service.collectGarbage(docker, GRACE);
+    assert.deepEqual(found.map((f) => [f.outcome, f.kind, f.id]), [['removed', 'endpoint', port.id]]);
+    assert.equal(h.binder.plugged.size, 0);
+    assert.ok(!h.neutron.ports.has(port.id));
+  });
+
   test('unclaimed IPAM ports of a live network: gone when dockerd never handed out the IP; an aux address stays', async () => {
     const h = await makeHarness();
     const docker = new FakeDocker();

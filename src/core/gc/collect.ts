@@ -14,7 +14,7 @@ import type { Network, Port, Subnet } from '../neutron-types.js';
 import { releasePool as releasePoolOp } from '../pool-ops.js';
 import type { CoreContext } from '../service-context.js';
 import { TAG_POOL_HOST_PREFIX, poolHostTag } from '../sharing.js';
-import { TAG_LH_PREFIX, TAG_PORT_OWNED, TAG_UH_PREFIX, hasIdTags, idFromTags } from '../tags.js';
+import { TAG_LH_PREFIX, TAG_PORT_EXISTING, TAG_PORT_OWNED, TAG_UH_PREFIX, hasIdTags, idFromTags } from '../tags.js';
 
 /** What dockerd of this host knows about one network; null when it does not know the ID. */
 export interface DockerNetworkView {
@@ -198,10 +198,16 @@ function fullDid(net: Network): string | undefined {
   return lh.length === 1 && uh.length <= 1 ? idFromTags(net.tags) : undefined;
 }
 
-/** The Docker endpoint ID a port serves: its `device_id` when the port carries that ID's tags or `<EID>-port` name. */
+/**
+ * The Docker endpoint ID a port serves: its `device_id` when the port carries that ID's tags or the
+ * `<EID>-port` name, or when our IPAM made (or marked) it and CreateEndpoint bound it to the endpoint but
+ * was cut off before it tagged it.
+ */
 function endpointIdOf(port: Port): string | undefined {
   if (!/^[0-9a-f]{64}$/.test(port.deviceId)) return undefined;
-  return hasIdTags(port.tags, port.deviceId) || port.name === `${port.deviceId}-port` ? port.deviceId : undefined;
+  if (hasIdTags(port.tags, port.deviceId) || port.name === `${port.deviceId}-port`) return port.deviceId;
+  const ours = port.tags.includes(TAG_PORT_OWNED) || port.tags.includes(TAG_PORT_EXISTING);
+  return ours && port.deviceOwner === TAG_PORT_OWNED ? port.deviceId : undefined;
 }
 
 /** Made by RequestAddress and never bound by a CreateEndpoint. */
