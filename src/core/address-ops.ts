@@ -8,7 +8,7 @@ import { cidrContains, cidrFamily, firstUsableHost, normalizeCidr, normalizeIp, 
 import { started } from './core-cache.js';
 import type { ReleaseAddressRequest, RequestAddressRequest } from './libnetwork.js';
 import { deleteIgnoringMissing, dropTag, ensureTag, getPoolOrNull, poolPrefix, requirePool } from './lookups.js';
-import { UNBOUND_PORT_NAME } from './naming.js';
+import { UNBOUND_PORT_NAME, exposedPortsSgName } from './naming.js';
 import type { Port, Subnet, SubnetPool } from './neutron-types.js';
 import { type CoreContext, OPT, opt } from './service-context.js';
 import { TAG_PORT_EXISTING, TAG_PORT_OWNED, idFromTags, idTags } from './tags.js';
@@ -124,6 +124,8 @@ async function findOrCreateIpamPort(ctx: CoreContext, subnet: Subnet, address: s
 /** True for ports kuryr created (and ReleaseAddress deletes), spec §11.5. */
 export function isKuryrOwnedPort(ctx: CoreContext, port: Port): boolean {
   if (port.tags.includes(TAG_PORT_OWNED)) return true;
+  // RequestAddress creates, then tags: killed in between, it leaves an untagged port only it names so
+  if (port.name === UNBOUND_PORT_NAME && port.tags.length === 0 && port.deviceOwner === '' && port.hostId === '') return true;
   if (port.tags.includes(TAG_PORT_EXISTING)) return false;
   if (port.deviceId !== '' && port.name === `${port.deviceId}-port`) return true;
   return !ctx.flags.tagExt && port.name === UNBOUND_PORT_NAME;
@@ -174,8 +176,10 @@ async function releasePorts(ctx: CoreContext, ports: Port[], ip: string): Promis
       // A late or misrouted release must not take an address an endpoint elsewhere still uses (docs/ownership.md).
       ctx.log.warn({ portId: port.id, ip, hostId: port.hostId }, 'port still claimed by an endpoint on another host; kept');
     } else if (isKuryrOwnedPort(ctx, port)) {
-      await unplugIfStillPlugged(ctx, port, ip);
+      const abandoned = await unplugIfStillPlugged(ctx, port, ip);
       await deleteIgnoringMissing(() => ctx.neutron.deletePort(port.id));
+      // RevokeExternalConnectivity did not come either: its security group would serve nobody
+      if (abandoned) await deleteExposedGroups(ctx, port.id);
       ctx.log.info({ portId: port.id, ip }, 'deleted kuryr port');
     } else if (port.tags.includes(TAG_PORT_EXISTING)) {
       await unplugIfStillPlugged(ctx, port, ip);
@@ -188,10 +192,19 @@ async function releasePorts(ctx: CoreContext, ports: Port[], ip: string): Promis
  * DeleteEndpoint never completed for this port (a crash, or dockerd's empty-body retry): its veth and
  * OVS port would outlive the Neutron port, so they go first.
  */
-async function unplugIfStillPlugged(ctx: CoreContext, port: Port, ip: string): Promise<void> {
-  if (port.hostId !== ctx.hostId || idFromTags(port.tags) === undefined) return;
+async function unplugIfStillPlugged(ctx: CoreContext, port: Port, ip: string): Promise<boolean> {
+  if (port.hostId !== ctx.hostId || idFromTags(port.tags) === undefined) return false;
   await ctx.binder.unplug(unplugRef(port), null);
   ctx.log.info({ portId: port.id, ip }, 'unplugged an endpoint that was never deleted before releasing its address');
+  return true;
+}
+
+/** Deletes the `<port id>-exposed_ports` group of a port that is gone (idempotent). */
+export async function deleteExposedGroups(ctx: CoreContext, portId: string): Promise<void> {
+  for (const sg of await ctx.neutron.listSecurityGroups({ name: exposedPortsSgName(portId) })) {
+    await deleteIgnoringMissing(() => ctx.neutron.deleteSecurityGroup(sg.id));
+    ctx.log.info({ portId, securityGroupId: sg.id }, 'deleted the exposed-ports group of a removed port');
+  }
 }
 
 /** Bound to another host and still carrying an endpoint's ID tags. */

@@ -168,7 +168,8 @@ export async function releasePool(ctx: CoreContext, poolId: string): Promise<voi
       await ctx.neutron.deleteSubnetPool(poolId);
     } catch (err) {
       if (isNotFound(err)) return;
-      if (err instanceof NeutronError && err.isConflict) {
+      // Neutron answers 400 SubnetPoolDeleteError (not 409) while subnets still hold allocations
+      if (err instanceof NeutronError && (err.isConflict || err.type === 'SubnetPoolDeleteError')) {
         ctx.log.warn({ poolId, err: err.message }, 'subnetpool still has allocations; kept');
         return;
       }

@@ -124,6 +124,25 @@ describe('kuryr gc', () => {
     assert.deepEqual(unclaimed(h).map((p) => p.fixedIps[0]!.ipAddress), [aux]);
   });
 
+  test('chaos finds: an untagged IPAM port (RequestAddress killed before tagging) and an exposed-ports group of a gone port', async () => {
+    const h = await makeHarness();
+    const docker = new FakeDocker();
+    const did = hexId();
+    const net = await dockerNetworkCreate(h, { did, subnet: '10.29.0.0/24', gateway: '10.29.0.1' });
+    const subnet = [...h.neutron.subnets.values()][0]!;
+    const untagged = await h.neutron.createPort({ networkId: subnet.networkId, name: 'kuryr-unbound-port', fixedIps: [{ subnetId: subnet.id }] });
+    const sg = await h.neutron.createSecurityGroup({ name: '0b5c6e0e-7a0d-4a55-9d58-1f1f1f1f1f1f-exposed_ports', description: 'Docker exposed ports created by Kuryr.' });
+    const mine = await h.neutron.createSecurityGroup({ name: '0b5c6e0e-7a0d-4a55-9d58-2f2f2f2f2f2f-exposed_ports', description: 'an operator group' });
+    // Docker forgets the network: DeleteNetwork fails on the untagged port
+    await h.service.releasePool(net.poolId);
+    await assert.rejects(h.service.deleteNetwork(did));
+    const found = await h.service.collectGarbage(docker, GRACE);
+    assert.deepEqual(found.map((f) => [f.outcome, f.kind]).sort(), [['removed', 'network'], ['removed', 'security-group']]);
+    assert.ok(!h.neutron.ports.has(untagged.id));
+    assert.deepEqual(kuryrState(h.neutron), { nets: 0, subnets: 0, pools: 0, ports: 0 });
+    assert.deepEqual([...h.neutron.securityGroups.keys()].filter((id) => id === sg.id || id === mine.id), [mine.id], "an operator's look-alike group stays");
+  });
+
   test('a plug whose Neutron port is gone is removed; plugs of live ports stay', async () => {
     const h = await makeHarness();
     const docker = new FakeDocker();

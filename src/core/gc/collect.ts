@@ -7,8 +7,8 @@
 import { errorMessage, isNotFound } from '../../common/errors.js';
 import { releaseAddress } from '../address-ops.js';
 import { deleteEndpoint } from '../endpoint-ops.js';
-import { isKuryrOwnedPool } from '../lookups.js';
-import { NETWORK_NAME_PREFIX, UNBOUND_PORT_NAME, containerIfName } from '../naming.js';
+import { deleteIgnoringMissing, isKuryrOwnedPool } from '../lookups.js';
+import { NETWORK_NAME_PREFIX, SG_DESCRIPTION, UNBOUND_PORT_NAME, containerIfName } from '../naming.js';
 import { deleteNetwork } from '../network-ops.js';
 import type { Network, Port, Subnet } from '../neutron-types.js';
 import { releasePool as releasePoolOp } from '../pool-ops.js';
@@ -27,7 +27,7 @@ export interface DockerView {
   network(id: string): Promise<DockerNetworkView | null>;
 }
 
-export type GcKind = 'endpoint' | 'unclaimed-port' | 'network' | 'pool' | 'plug';
+export type GcKind = 'endpoint' | 'unclaimed-port' | 'network' | 'pool' | 'security-group' | 'plug';
 
 export interface GcFinding {
   kind: GcKind;
@@ -108,6 +108,7 @@ export async function collectGarbage(ctx: CoreContext, docker: DockerView, opts:
     }
   }
   await collectPools(ctx, act, old);
+  await collectExposedGroups(ctx, act);
   await collectPlugs(ctx, act);
   // forget candidates that are gone (removed, or in use again)
   for (const key of opts.firstSeen?.keys() ?? []) if (!looked.has(key)) opts.firstSeen?.delete(key);
@@ -153,6 +154,24 @@ async function collectPools(ctx: CoreContext, act: Act, old: (key: string, updat
     if (ctx.pendingPools.has(pool.id) || ctx.locks.busy(`poolid:${pool.id}`) || !old(`pool:${pool.id}`, pool.updatedAt)) continue;
     if ((await ctx.neutron.listSubnets({ subnetpoolId: pool.id })).length > 0) continue;
     await act({ kind: 'pool', id: pool.id, why: `subnetpool ${pool.name} held by this host has no subnet (a network create cut short)` }, () => releasePoolOp(ctx, pool.id));
+  }
+}
+
+/** `<port id>-exposed_ports` groups (ours, by name and description) whose port is gone: they serve nobody. */
+async function collectExposedGroups(ctx: CoreContext, act: Act): Promise<void> {
+  const re = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-exposed_ports$/;
+  for (const sg of await ctx.neutron.listSecurityGroups()) {
+    const portId = re.exec(sg.name)?.[1];
+    if (portId === undefined || sg.description !== SG_DESCRIPTION) continue;
+    try {
+      await ctx.neutron.getPort(portId);
+      continue;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    await act({ kind: 'security-group', id: sg.id, why: `exposed-ports group of port ${portId}, which no longer exists` }, () =>
+      deleteIgnoringMissing(() => ctx.neutron.deleteSecurityGroup(sg.id)),
+    );
   }
 }
 
@@ -212,7 +231,8 @@ function endpointIdOf(port: Port): string | undefined {
 
 /** Made by RequestAddress and never bound by a CreateEndpoint. */
 function isUnclaimed(port: Port): boolean {
-  return port.name === UNBOUND_PORT_NAME && port.tags.includes(TAG_PORT_OWNED) && port.deviceOwner === '' && port.hostId === '' && idFromTags(port.tags) === undefined;
+  const tagged = port.tags.includes(TAG_PORT_OWNED) || port.tags.length === 0; // untagged: RequestAddress cut before tagging
+  return port.name === UNBOUND_PORT_NAME && tagged && port.deviceOwner === '' && port.hostId === '' && idFromTags(port.tags) === undefined;
 }
 
 /** Holder tags of the kuryr pools behind these subnets (`kuryr.pool.host:<host>`). */
