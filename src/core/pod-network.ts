@@ -36,6 +36,8 @@ export interface PodNetworkDeps {
 const POLL_FIRST_MS = 50;
 const POLL_MAX_MS = 250;
 const STATUS_TIMEOUT_MS = 5_000;
+/** Every tag the CNI daemon writes on a pod port starts with it. */
+const CNI_TAG_PREFIX = 'kuryr.cni.';
 
 export class PodNetworkService {
   private readonly locks = new KeyedMutex();
@@ -112,7 +114,7 @@ export class PodNetworkService {
    */
   del(req: PodDelRequest): Promise<void> {
     return this.locks.run(this.lockKey(req), async () => {
-      const ports = await this.attachmentPorts(req);
+      const ports = [...(await this.attachmentPorts(req)), ...(await this.untaggedPorts(req))];
       for (const port of ports) await this.removePort(port);
       if (ports.length > 0) this.log.info({ pod: req.pod, containerId: req.containerId, ports: ports.map((p) => p.id) }, 'pod detached');
     });
@@ -163,6 +165,16 @@ export class PodNetworkService {
   private async attachmentPorts(key: AttachmentKey): Promise<Port[]> {
     const ports = await this.deps.neutron.listPorts({ deviceOwner: DEVICE_OWNER, tags: attachmentTags(this.deps.options.hostId, key) });
     return ports.filter((p) => isAttachment(p.tags, key.containerId, key.ifName));
+  }
+
+  /**
+   * ADD creates the port, then tags it: killed in between, it leaves a port only its device_id, owner
+   * and host name. The pod's lock keeps a running ADD of the same pod out of the way.
+   */
+  private async untaggedPorts(req: PodDelRequest): Promise<Port[]> {
+    const { hostId } = this.deps.options;
+    const ports = await this.deps.neutron.listPorts({ deviceOwner: DEVICE_OWNER, deviceId: podDeviceId(req.pod, req.containerId), hostId });
+    return ports.filter((p) => !p.tags.some((t) => t.startsWith(CNI_TAG_PREFIX)));
   }
 
   /** Unplug (deletes both veth ends and the OVS port), then delete the port; "already gone" is success. */
