@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../common/log.js';
 import type { KuryrConfig } from '../config/load.js';
-import type { ControlPlaneProbe, NetnsInspector, NetnsLinkState, PodNetworkOptions } from '../core/pod-model.js';
-import { PodNetworkService } from '../core/pod-network.js';
+import type { ControlPlaneProbe, NetnsInspector, NetnsLinkState, PodNetworkOptions } from '../core/pod/pod-model.js';
+import { PodNetworkService } from '../core/pod/pod-network.js';
 import { startCniServer } from '../northbound/cni/server.js';
 import { VethBinder } from '../southbound/dataplane/binder.js';
 import { createExec, type Exec } from '../southbound/dataplane/exec.js';

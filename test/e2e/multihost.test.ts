@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import type { NeutronApi } from '../../src/core/neutron-api.js';
-import { idTags } from '../../src/core/tags.js';
+import type { NeutronApi } from '../../src/core/shared/neutron-api.js';
+import { idTags } from '../../src/core/docker/tags.js';
 import type { KuryrDaemon } from './support/kuryr-daemon.js';
 import { HOST_A, HOST_B, LB_NETNS, cleanHosts, kuryrFor, leftovers, multihost, networkSync, ping, portIdOf, runOn, waitPing, type Ours } from './support/multihost.js';
 import { adminClients, stackIsUp, waitActive } from './support/neutron.js';

@@ -10,7 +10,7 @@ import type {
   JoinResult,
   LibnetworkService,
   RequestPoolResult,
-} from '../../src/core/libnetwork.js';
+} from '../../src/core/docker/libnetwork.js';
 
 export type ServiceMethod = keyof LibnetworkService;
 

@@ -16,7 +16,7 @@ import {
   parseIp,
   prefixLength,
   subnetBlock,
-} from '../../src/core/cidr.js';
+} from '../../src/common/cidr.js';
 import type {
   ListFilter,
   NetworkCreate,
@@ -29,7 +29,7 @@ import type {
   SubnetCreate,
   SubnetPoolCreate,
   TrunkCreate,
-} from '../../src/core/neutron-api.js';
+} from '../../src/core/shared/neutron-api.js';
 import type {
   Extension,
   Network,
@@ -42,7 +42,7 @@ import type {
   SubnetPool,
   TaggableKind,
   Trunk,
-} from '../../src/core/neutron-types.js';
+} from '../../src/core/shared/neutron-types.js';
 
 export const PROJECT_ID = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
 export const OVS_VIF_DETAILS = { datapath_type: 'netdev', bridge_name: 'br-int', ovs_hybrid_plug: false, port_filter: true };

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidInputError } from '../../src/common/errors.js';
-import { exposedPortRuns } from '../../src/core/expose-ops.js';
+import { exposedPortRuns } from '../../src/core/docker/expose-ops.js';
 import { type Harness, dockerNetworkCreate, hexId, macOption, makeHarness, randomMac } from './core-helpers.js';
 
 async function endpoint(h: Harness, v6 = false) {

@@ -3,8 +3,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { silentLogger } from '../../src/common/log.js';
-import { type LibnetworkOptions, NeutronLibnetworkService } from '../../src/core/libnetwork-service.js';
-import type { PoolData } from '../../src/core/libnetwork.js';
+import { type LibnetworkOptions, NeutronLibnetworkService } from '../../src/core/docker/libnetwork-service.js';
+import type { PoolData } from '../../src/core/docker/libnetwork.js';
 import { FakeBinder } from '../fakes/fake-binder.js';
 import { FakeNeutron, type FakeNeutronOptions } from '../fakes/fake-neutron.js';
 

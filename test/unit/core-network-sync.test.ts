@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LABEL_ADOPTED, type DockerEngineApi, type DockerNetworkSpec, type DockerNetworkSummary, nameTag, parseNameTag, syncNetworks } from '../../src/core/network-sync.js';
+import { LABEL_ADOPTED, type DockerEngineApi, type DockerNetworkSpec, type DockerNetworkSummary, nameTag, parseNameTag, syncNetworks } from '../../src/core/docker/network-sync.js';
 import { FakeNeutron } from '../fakes/fake-neutron.js';
 import { GATEWAY, type Harness, hexId, ipOf, makeHarness } from './core-helpers.js';
 

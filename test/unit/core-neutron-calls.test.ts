@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NotFoundError, TimeoutError } from '../../src/common/errors.js';
-import { waitForPortActive } from '../../src/core/active-wait.js';
-import type { CoreContext } from '../../src/core/service-context.js';
+import { waitForPortActive } from '../../src/core/shared/active-wait.js';
+import type { CoreContext } from '../../src/core/docker/service-context.js';
 import { FakeNeutron } from '../fakes/fake-neutron.js';
 import { DEFAULT_OPTIONS, GATEWAY, type Harness, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, poolData, randomMac } from './core-helpers.js';
 
@@ -236,14 +236,14 @@ describe('ACTIVE wait', () => {
 
   test('polls at once, then from 50 ms growing to 300 ms', async () => {
     const c = clockCtx(9, 10_000);
-    await waitForPortActive(c.ctx, 'p');
+    await waitForPortActive(c.ctx, 'p', { timeoutMs: c.ctx.options.activeTimeoutMs, hostId: 'host-1' });
     assert.deepEqual(c.sleeps, [50, 75, 113, 170, 255, 300, 300, 300]);
     assert.equal(c.gets(), 9);
   });
 
   test('keeps activeTimeoutMs: TimeoutError once the deadline has passed, last sleep cut to it', async () => {
     const c = clockCtx(Number.POSITIVE_INFINITY, 1000);
-    await assert.rejects(waitForPortActive(c.ctx, 'p'), (e: unknown) => e instanceof TimeoutError && e.message.includes('1000 ms'));
+    await assert.rejects(waitForPortActive(c.ctx, 'p', { timeoutMs: c.ctx.options.activeTimeoutMs, hostId: 'host-1' }), (e: unknown) => e instanceof TimeoutError && e.message.includes('1000 ms'));
     assert.equal(c.sleeps.reduce((a, b) => a + b, 0), 1000);
   });
 });

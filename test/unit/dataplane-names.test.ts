@@ -9,7 +9,7 @@ import {
   hostIfNameOfOvsInterface,
   hybridNames,
   linuxBridgeName,
-} from '../../src/southbound/dataplane/names.js';
+} from '../../src/core/shared/device-names.js';
 
 const PORT = '3f2a9c1e-7b44-4c1d-9f0a-1234567890ab';
 

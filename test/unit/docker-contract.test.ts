@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { NotFoundError } from '../../src/common/errors.js';
-import type { JoinResult } from '../../src/core/libnetwork.js';
+import type { JoinResult } from '../../src/core/docker/libnetwork.js';
 import { FakeLibnetwork, type ServiceMethod } from '../fakes/fake-libnetwork.js';
 import { usePluginSocket } from '../fakes/plugin-socket.js';
 

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/log.js';
-import type { PodNetworkService } from '../../core/pod-network.js';
+import type { PodNetworkService } from '../../core/pod/pod-network.js';
 import { createMethodServer, type MethodServer } from '../http/method-server.js';
 import { cniError } from './errors.js';
 import { createCniHandler } from './handlers.js';

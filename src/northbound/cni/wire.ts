@@ -3,7 +3,7 @@
  * into core requests, and encoding an attachment as the ADD result of the requested cniVersion.
  */
 import { InvalidInputError } from '../../common/errors.js';
-import type { PodAttachment, PodRef } from '../../core/pod-model.js';
+import type { PodAttachment, PodRef } from '../../core/pod/pod-model.js';
 import { CNI_CODES, SUPPORTED_VERSIONS, type DaemonRequest } from './protocol.js';
 
 /** A CNI error raised by the adapter itself, with its spec code. */

@@ -2,7 +2,7 @@
  * The Docker method table: `/Plugin.Activate`, 14 `/NetworkDriver.*` and 6 `/IpamDriver.*` verbs.
  * Each handler is decode → one LibnetworkService call → encode; errors are thrown, never written.
  */
-import type { LibnetworkService } from '../../core/libnetwork.js';
+import type { LibnetworkService } from '../../core/docker/libnetwork.js';
 import type { MethodHandler } from '../http/method-server.js';
 import * as api from './api.js';
 import * as t from './translate.js';

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isIP } from 'node:net';
 import type { Logger } from '../../common/log.js';
-import type { LibnetworkService } from '../../core/libnetwork.js';
+import type { LibnetworkService } from '../../core/docker/libnetwork.js';
 import { createMethodServer, type TlsFiles } from '../http/method-server.js';
 import { mapDockerError } from './errors.js';
 import { dockerRoutes } from './routes.js';

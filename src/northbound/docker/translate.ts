@@ -3,7 +3,7 @@
  * (api.ts) and returns the camelCase request of core/libnetwork.ts; `<verb>ToWire` encodes the result.
  * Answers match the Python driver's shapes (kuryr-libnetwork.md §4), see docs/docker-api.md.
  */
-import type * as core from '../../core/libnetwork.js';
+import type * as core from '../../core/docker/libnetwork.js';
 import type * as wire from './api.js';
 
 /** The answer to `Plugin.Activate`: Kuryr is both a network and an IPAM driver. */

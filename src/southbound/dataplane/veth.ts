@@ -1,4 +1,5 @@
-import type { Vif, VifAddress, VifRoute, VifTarget } from '../../core/binder.js';
+import { settle } from '../../common/promises.js';
+import type { Vif, VifAddress, VifRoute, VifTarget } from '../../core/shared/binder.js';
 import type { Exec } from './exec.js';
 import { ipBatch, ipLine, netnsFile } from './ip.js';
 
@@ -87,6 +88,5 @@ export async function configureContainerEnd(exec: Exec, vif: Vif, target: VifTar
   const steps: Array<Promise<unknown>> = [];
   if (txOff) steps.push(exec(txOffArgv(dev, target?.netnsPath)));
   if (target) steps.push(ipBatch(exec, containerNetnsLines(vif, target.ifName), target.netnsPath));
-  const results = await Promise.allSettled(steps);
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  await settle(...steps);
 }

@@ -3,7 +3,7 @@
  * calls `kuryr network sync` needs. Unversioned paths, so any engine answers with its own version.
  */
 import { request } from 'node:http';
-import type { DockerEngineApi, DockerNetworkSpec, DockerNetworkSummary } from '../../core/network-sync.js';
+import type { DockerEngineApi, DockerNetworkSpec, DockerNetworkSummary } from '../../core/docker/network-sync.js';
 
 export class DockerEngineError extends Error {
   constructor(

@@ -12,8 +12,8 @@ import type {
   SubnetCreate,
   SubnetPoolCreate,
   TrunkCreate,
-} from '../../core/neutron-api.js';
-import type { Extension, Network, Port, Router, SecurityGroup, SecurityGroupRule, SubPort, Subnet, SubnetPool, TaggableKind, Trunk } from '../../core/neutron-types.js';
+} from '../../core/shared/neutron-api.js';
+import type { Extension, Network, Port, Router, SecurityGroup, SecurityGroupRule, SubPort, Subnet, SubnetPool, TaggableKind, Trunk } from '../../core/shared/neutron-types.js';
 import { OpenStackHttp, requestIdOf, type HttpRequest, type HttpResponse } from './http.js';
 import type { TokenSource } from './keystone.js';
 import * as wire from './neutron-wire.js';

@@ -2,7 +2,7 @@
  * Neutron fixtures for the CNI e2e: a pod network + subnet, a VM network + subnet, a router joining
  * them, a permissive security group; and leak checks for ports tagged by the CNI daemon.
  */
-import type { NeutronApi } from '../../../src/core/neutron-api.js';
+import type { NeutronApi } from '../../../src/core/shared/neutron-api.js';
 import { sh } from './sh.js';
 
 export interface CniTopology {

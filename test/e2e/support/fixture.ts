@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { NeutronApi } from '../../../src/core/neutron-api.js';
-import type { Network, Port, Subnet } from '../../../src/core/neutron-types.js';
+import type { NeutronApi } from '../../../src/core/shared/neutron-api.js';
+import type { Network, Port, Subnet } from '../../../src/core/shared/neutron-types.js';
 import { DockerCli } from './docker.js';
 import { kuryrHostLeftovers, kuryrOvsInterfaces } from './host.js';
 import { KuryrDaemon } from './kuryr-daemon.js';

@@ -6,8 +6,8 @@
 import { hostname } from 'node:os';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NeutronApi } from '../../../src/core/neutron-api.js';
-import { idTags } from '../../../src/core/tags.js';
+import type { NeutronApi } from '../../../src/core/shared/neutron-api.js';
+import { idTags } from '../../../src/core/docker/tags.js';
 import { DockerCli } from './docker.js';
 import { kuryrHostLeftovers } from './host.js';
 import { KuryrDaemon } from './kuryr-daemon.js';

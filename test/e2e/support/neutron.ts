@@ -1,6 +1,6 @@
 import { createOpenStackClients, type OpenStackClients } from '../../../src/southbound/openstack/index.js';
-import type { NeutronApi } from '../../../src/core/neutron-api.js';
-import type { Port } from '../../../src/core/neutron-types.js';
+import type { NeutronApi } from '../../../src/core/shared/neutron-api.js';
+import type { Port } from '../../../src/core/shared/neutron-types.js';
 import { waitFor } from './sh.js';
 
 /** Admin access to the real Neutron of scripts/aio.sh, for arranging and checking state. */

@@ -1,10 +1,10 @@
 /**
  * Builds the Binder's `Vif` from a Neutron port (spec §6.2).
  */
-import { BindingError } from '../common/errors.js';
+import { BindingError } from '../../common/errors.js';
 import type { Binder, Vif, VifRoute } from './binder.js';
-import { cidrFamily, prefixLength } from './cidr.js';
-import { containerIfName, hostIfName } from './naming.js';
+import { cidrFamily, prefixLength } from '../../common/cidr.js';
+import { containerIfName, hostIfName } from './device-names.js';
 import type { Network, Port, Subnet } from './neutron-types.js';
 
 export const DEFAULT_MTU = 1500;

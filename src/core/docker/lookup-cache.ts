@@ -4,7 +4,7 @@
  * is also held by Neutron; a stale one (another host deleted the network in global scope) is
  * dropped on the first 404 and the look-up is redone from Neutron.
  */
-import type { Network, Subnet } from './neutron-types.js';
+import type { Network, Subnet } from '../shared/neutron-types.js';
 
 /** A Docker network's Neutron network and its subnets at the time of the look-up. */
 export interface NetworkEntry {
@@ -91,20 +91,4 @@ export class CoreCache {
     this.pools.delete(poolId);
     this.networks.deleteWhere((e) => e.subnets.some((s) => s.subnetpoolId === poolId || s.id === subnetId || s.tags.includes(poolId)));
   }
-}
-
-/**
- * Starts a promise now and returns a getter that awaits it later, so several look-ups run
- * concurrently while their errors are still reported in the caller's order (no unhandled rejection).
- */
-export function started<T>(p: Promise<T>): () => Promise<T> {
-  const settled = p.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  return async () => {
-    const r = await settled;
-    if (!r.ok) throw r.error;
-    return r.value;
-  };
 }

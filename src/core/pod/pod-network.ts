@@ -4,22 +4,25 @@
  * GC removes this node's attachments the runtime no longer knows. Stateless: everything lives in
  * Neutron (port tags) and on the host, so a daemon restart between ADD and DEL loses nothing.
  */
-import { ConfigError, isNotFound, NeutronError, TimeoutError } from '../common/errors.js';
-import { KeyedMutex } from '../common/keyed-mutex.js';
-import { silentLogger, type Logger } from '../common/log.js';
-import { UndoStack } from '../common/undo.js';
-import type { Binder } from './binder.js';
-import { cidrFamily, prefixLength } from './cidr.js';
-import { DEVICE_OWNER } from './naming.js';
-import type { NeutronApi } from './neutron-api.js';
-import type { Network, Port, Subnet } from './neutron-types.js';
+import { ConfigError, NeutronError, TimeoutError } from '../../common/errors.js';
+import { settle, withDeadline } from '../../common/promises.js';
+import { KeyedMutex } from '../../common/keyed-mutex.js';
+import { silentLogger, type Logger } from '../../common/log.js';
+import { UndoStack } from '../../common/undo.js';
+import { type ActiveWaitDeps, waitForPortActive } from '../shared/active-wait.js';
+import type { Binder } from '../shared/binder.js';
+import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
+import { cidrFamily, prefixLength } from '../../common/cidr.js';
+import { DEVICE_OWNER } from '../shared/device-names.js';
+import type { NeutronApi } from '../shared/neutron-api.js';
+import type { Network, Port, Subnet } from '../shared/neutron-types.js';
 import { checkAttachment } from './pod-check.js';
 import type {
   AttachmentKey, ControlPlaneProbe, ControlPlaneStatus, GcReport, NetnsInspector, PodAddRequest, PodAttachment,
   PodDelRequest, PodNetworkOptions,
 } from './pod-model.js';
 import { attachmentTags, isAttachment, nodeTag, podDeviceId, podPlacement, podPortName, podPortTags, tag, TAG_CID, TAG_NET, tagValue } from './pod-tags.js';
-import { assertBound, buildVif, unplugRef } from './vif.js';
+import { assertBound, buildVif, unplugRef } from '../shared/vif.js';
 
 export interface PodNetworkDeps {
   neutron: NeutronApi;
@@ -32,9 +35,6 @@ export interface PodNetworkDeps {
   now?: () => number;
 }
 
-/** First poll for ACTIVE after this long, growing ×1.5 up to `POLL_MAX_MS`: no coarse 1 s ticks. */
-const POLL_FIRST_MS = 50;
-const POLL_MAX_MS = 250;
 const STATUS_TIMEOUT_MS = 5_000;
 
 export class PodNetworkService {
@@ -48,6 +48,11 @@ export class PodNetworkService {
     this.log = deps.logger ?? silentLogger();
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.now = deps.now ?? Date.now;
+  }
+
+  /** Reads `sleep` at call time, so a test may wrap it after construction. */
+  private activeWaitDeps(): ActiveWaitDeps {
+    return { neutron: this.deps.neutron, sleep: (ms) => this.sleep(ms), now: () => this.now() };
   }
 
   /** Per-pod key: calls for one pod run one at a time, different pods in parallel. */
@@ -82,7 +87,7 @@ export class PodNetworkService {
           undo.push(`unplug port ${port.id}`, () => binder.unplug(vif, null));
           const target = { netnsPath: req.netns, ifName: req.ifName };
           await settle(neutron.setTags('ports', port.id, podPortTags(o.hostId, req, req.pod, o.resourceTags)), binder.plug(vif, target));
-          const [hostMac] = await Promise.all([this.deps.inspector.hostMac(vif.hostIfName), this.waitActive(port.id)]);
+          const [hostMac] = await Promise.all([this.deps.inspector.hostMac(vif.hostIfName), waitForPortActive(this.activeWaitDeps(), port.id, { timeoutMs: o.activeTimeoutMs, hostId: o.hostId })]);
           this.log.info({ pod: req.pod, portId: port.id, containerId: req.containerId }, 'pod attached');
           return {
             portId: port.id,
@@ -132,7 +137,7 @@ export class PodNetworkService {
   async status(): Promise<ControlPlaneStatus> {
     for (const service of ['dataplane', 'keystone', 'neutron'] as const) {
       try {
-        await withDeadline(this.deps.probe[service](), STATUS_TIMEOUT_MS, `${service} did not answer within ${STATUS_TIMEOUT_MS} ms`);
+        await withDeadline(this.deps.probe[service](), STATUS_TIMEOUT_MS, () => new TimeoutError(`${service} did not answer within ${STATUS_TIMEOUT_MS} ms`));
       } catch (err) {
         return { ok: false, service, message: err instanceof Error ? err.message : String(err) };
       }
@@ -168,26 +173,7 @@ export class PodNetworkService {
   /** Unplug (deletes both veth ends and the OVS port), then delete the port; "already gone" is success. */
   private async removePort(port: Port): Promise<void> {
     await this.deps.binder.unplug(unplugRef(port), null);
-    try {
-      await this.deps.neutron.deletePort(port.id);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  }
-
-  private async waitActive(portId: string): Promise<void> {
-    const timeoutMs = this.deps.options.activeTimeoutMs;
-    const deadline = this.now() + timeoutMs;
-    let interval = POLL_FIRST_MS;
-    let status = '';
-    for (;;) {
-      await this.sleep(Math.min(interval, Math.max(0, deadline - this.now())));
-      status = (await this.deps.neutron.getPort(portId)).status;
-      if (status === 'ACTIVE') return;
-      if (this.now() >= deadline) break;
-      interval = Math.min(POLL_MAX_MS, Math.round(interval * 1.5));
-    }
-    throw new TimeoutError(`Neutron port ${portId} did not become ACTIVE within ${timeoutMs} ms (status ${status}); is the L2 agent on ${this.deps.options.hostId} running?`);
+    await deleteIgnoringMissing(() => this.deps.neutron.deletePort(port.id));
   }
 
   /** The pod subnet and its network, cached for `cacheTtlMs` (a failed look-up is not cached). */
@@ -207,16 +193,4 @@ export class PodNetworkService {
     value.catch(() => this.cache.delete(subnetId));
     return value;
   }
-}
-
-/** Waits for every step (no rollback while one still runs), then throws the first failure. */
-async function settle(...steps: Array<Promise<unknown>>): Promise<void> {
-  const results = await Promise.allSettled(steps);
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError(message)), ms)));
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -16,9 +16,6 @@ export const TAG_PORT_EXISTING = 'kuryr.port.existing';
 /** Marker of a user subnetpool used through `neutron.pool.*`. */
 export const TAG_POOL_EXISTING = 'kuryr.subnetpool.existing';
 
-/** Neutron's maximum tag length. */
-export const MAX_TAG_LENGTH = 60;
-
 /** The `lh` (and, for IDs over 32 chars, `uh`) tags of a Docker network or endpoint ID. */
 export function idTags(id: string): string[] {
   const tags = [TAG_LH_PREFIX + id.slice(0, 32)];

@@ -3,23 +3,16 @@
  * Fixes: one `kuryrPool-<cidr>` per CIDR even under concurrency (Q19), default and user pools are
  * never deleted (Q12/F3), a default-pool request gets its own free block (F2), no tag leaks (Q8/Q23).
  */
-import { ConflictError, InvalidInputError, NeutronError, errorMessage, isNotFound } from '../common/errors.js';
-import { cidrFamily, cidrsOverlap, normalizeCidr, prefixLength, subnetBlock } from './cidr.js';
+import { ConflictError, InvalidInputError, NeutronError, errorMessage, isNotFound } from '../../common/errors.js';
+import { cidrFamily, cidrsOverlap, normalizeCidr, prefixLength, subnetBlock } from '../../common/cidr.js';
 import type { RequestPoolRequest, RequestPoolResult } from './libnetwork.js';
-import {
-  deleteIgnoringMissing,
-  dropTag,
-  ensureTag,
-  getPoolOrNull,
-  isKuryrOwnedPool,
-  subnetHint,
-  userPool,
-} from './lookups.js';
+import { dropTag, ensureTag, getPoolOrNull, isKuryrOwnedPool, subnetHint, userPool } from './lookups.js';
 import { isKuryrSubnetName, subnetpoolName } from './naming.js';
-import type { SubnetPool } from './neutron-types.js';
+import type { SubnetPool } from '../shared/neutron-types.js';
 import { type CoreContext, OPT, boolFromString, familyKeys, opt } from './service-context.js';
 import { holdPool, leaveSharedPool } from './sharing.js';
 import { TAG_POOL_EXISTING } from './tags.js';
+import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 
 export async function requestPool(ctx: CoreContext, req: RequestPoolRequest): Promise<RequestPoolResult> {
   const keys = familyKeys(req.v6);

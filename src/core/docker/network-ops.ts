@@ -2,27 +2,20 @@
  * NetworkDriver.CreateNetwork / DeleteNetwork (spec §4.5, §4.6). Everything CreateNetwork makes
  * is undone when a later step fails; the `shared` check runs before any tag is written (Q8).
  */
-import { ConflictError, NeutronError, NotFoundError, errorMessage, isNotFound } from '../common/errors.js';
-import { UndoStack } from '../common/undo.js';
-import { normalizeCidr, splitAddress } from './cidr.js';
-import { started } from './core-cache.js';
+import { ConflictError, NeutronError, NotFoundError, errorMessage, isNotFound } from '../../common/errors.js';
+import { UndoStack } from '../../common/undo.js';
+import { normalizeCidr, splitAddress } from '../../common/cidr.js';
+
 import type { CreateNetworkRequest, PoolData } from './libnetwork.js';
-import {
-  deleteIgnoringMissing,
-  dropTag,
-  ensureTag,
-  findNetworkByDid,
-  getPoolOrNull,
-  onlyNetwork,
-  subnetHint,
-  writeTags,
-} from './lookups.js';
+import { dropTag, ensureTag, findNetworkByDid, getPoolOrNull, onlyNetwork, subnetHint, writeTags } from './lookups.js';
 import { isKuryrSubnetName, networkName, subnetName, subnetpoolName } from './naming.js';
-import type { SubnetCreate } from './neutron-api.js';
-import type { Network, Subnet } from './neutron-types.js';
+import type { SubnetCreate } from '../shared/neutron-api.js';
+import type { Network, Subnet } from '../shared/neutron-types.js';
 import { type CoreContext, OPT, boolFromString, familyKeys, opt } from './service-context.js';
 import { adoptedElsewhere, deleteOrphanedKuryrNetwork, heldByOtherHost, releaseAdoptedNetwork } from './sharing.js';
 import { existingNetworkTag, idTags } from './tags.js';
+import { started } from '../../common/promises.js';
+import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 
 interface SubnetPlan {
   v6: boolean;

@@ -1,13 +1,14 @@
 /**
  * NetworkDriver.Join / Leave / EndpointOperInfo (spec §4.8, §4.10, §4.11). No Neutron writes.
  */
-import { NotFoundError } from '../common/errors.js';
-import { cidrFamily } from './cidr.js';
+import { NotFoundError } from '../../common/errors.js';
+import { cidrFamily } from '../../common/cidr.js';
 import type { EndpointRef, JoinRequest, JoinResult, StaticRoute } from './libnetwork.js';
-import { started } from './core-cache.js';
+
 import { findPortByEid, requireNetworkByDid, resolveNetwork } from './lookups.js';
-import { containerIfName } from './naming.js';
+import { containerIfName } from '../shared/device-names.js';
 import type { CoreContext } from './service-context.js';
+import { started } from '../../common/promises.js';
 
 /**
  * Neutron calls (warm cache): `GET /ports` by EID tags and `GET /subnets` of the network, concurrently.

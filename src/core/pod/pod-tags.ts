@@ -1,10 +1,10 @@
 /**
  * How a pod's Neutron port is named and tagged, and the pod annotations the daemon honours.
- * Pure functions. Neutron caps a tag at 60 characters, so every value is cut to fit.
+ * Pure functions. Neutron caps a tag at 60 characters, so every value is cut to fit (`fitTag`).
  */
+import { fitTag } from '../shared/tag-limit.js';
 import type { AttachmentKey, PodRef } from './pod-model.js';
 
-export const TAG_MAX = 60;
 /** Node that created the port: GC and leak checks select on it. */
 export const TAG_NODE = 'kuryr.cni.node:';
 /** First 40 characters of CNI_CONTAINERID: DEL, CHECK and GC find the attachment by it. */
@@ -27,7 +27,7 @@ export const POD_ANNOTATIONS = {
 
 /** `prefix + value`, the value cut so the tag stays within Neutron's 60 characters (commas would split filters). */
 export function tag(prefix: string, value: string): string {
-  return (prefix + value.replaceAll(',', '_')).slice(0, TAG_MAX);
+  return fitTag(prefix + value.replaceAll(',', '_'));
 }
 
 export function nodeTag(hostId: string): string {
@@ -45,7 +45,7 @@ export function podPortTags(hostId: string, key: AttachmentKey, pod: PodRef, res
   if (pod.namespace) tags.push(tag(TAG_POD_NS, pod.namespace));
   tags.push(tag(TAG_POD_NAME, pod.name));
   if (pod.uid) tags.push(tag(TAG_POD_UID, pod.uid));
-  return [...new Set([...tags, ...resourceTags.map((t) => t.slice(0, TAG_MAX))])];
+  return [...new Set([...tags, ...resourceTags.map(fitTag)])];
 }
 
 /** The value of the first tag with `prefix`, or undefined. */

@@ -3,15 +3,16 @@
  * Fixes: the port is found by EID tags (Q3), protocols are checked before anything is created,
  * IPv6 rules are added for ports with IPv6 addresses, a failure leaves nothing behind.
  */
-import { InvalidInputError } from '../common/errors.js';
-import { UndoStack } from '../common/undo.js';
-import { parseIp } from './cidr.js';
+import { InvalidInputError } from '../../common/errors.js';
+import { UndoStack } from '../../common/undo.js';
+import { parseIp } from '../../common/cidr.js';
 import type { EndpointRef, ExposedPort, ExternalConnectivityRequest } from './libnetwork.js';
-import { deleteIgnoringMissing, findPortByEid } from './lookups.js';
+import { findPortByEid } from './lookups.js';
 import { SG_DESCRIPTION, exposedPortsSgName } from './naming.js';
-import type { SecurityGroupRuleCreate } from './neutron-api.js';
-import type { SecurityGroupRule } from './neutron-types.js';
+import type { SecurityGroupRuleCreate } from '../shared/neutron-api.js';
+import type { SecurityGroupRule } from '../shared/neutron-types.js';
 import type { CoreContext } from './service-context.js';
+import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 
 /** Docker's protocol numbers → Neutron protocol names. */
 export const PROTOCOLS: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp' };

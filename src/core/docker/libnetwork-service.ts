@@ -5,12 +5,12 @@
  * scope) or a restarted process sees exactly what the first one made. The look-up cache
  * (`core-cache.ts`) only shortens the hot path and heals itself on a 404.
  */
-import { ConfigError, errorMessage } from '../common/errors.js';
-import { KeyedMutex } from '../common/keyed-mutex.js';
-import type { Logger } from '../common/log.js';
+import { ConfigError, errorMessage } from '../../common/errors.js';
+import { KeyedMutex } from '../../common/keyed-mutex.js';
+import type { Logger } from '../../common/log.js';
 import { releaseAddress, requestAddress } from './address-ops.js';
-import type { Binder } from './binder.js';
-import { CoreCache } from './core-cache.js';
+import type { Binder } from '../shared/binder.js';
+import { CoreCache } from './lookup-cache.js';
 import { createEndpoint, deleteEndpoint } from './endpoint-ops.js';
 import { programExternalConnectivity, revokeExternalConnectivity } from './expose-ops.js';
 import { endpointOperInfo, join } from './join-ops.js';
@@ -30,7 +30,7 @@ import type {
   RequestPoolResult,
 } from './libnetwork.js';
 import { createNetwork, deleteNetwork } from './network-ops.js';
-import type { NeutronApi } from './neutron-api.js';
+import type { NeutronApi } from '../shared/neutron-api.js';
 import { releasePool, requestPool } from './pool-ops.js';
 import type { CoreContext, LibnetworkOptions, TagFlags } from './service-context.js';
 

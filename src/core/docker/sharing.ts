@@ -9,18 +9,20 @@
  *   network adopted elsewhere outlives its creator and goes with the last user.
  * Pools and networks without these tags (made by the Python driver) behave as before.
  */
-import { errorMessage, isNotFound } from '../common/errors.js';
-import { deleteIgnoringMissing, dropTag, ensureTag, getPoolOrNull, isKuryrOwnedPool } from './lookups.js';
+import { errorMessage, isNotFound } from '../../common/errors.js';
+import { dropTag, ensureTag, getPoolOrNull, isKuryrOwnedPool } from './lookups.js';
 import { NETWORK_NAME_PREFIX } from './naming.js';
-import type { Network, Subnet, SubnetPool } from './neutron-types.js';
+import type { Network, Subnet, SubnetPool } from '../shared/neutron-types.js';
 import type { CoreContext } from './service-context.js';
-import { MAX_TAG_LENGTH, TAG_EXISTING_NET_PREFIX, TAG_LH_PREFIX, existingNetworkTag, idTags } from './tags.js';
+import { TAG_EXISTING_NET_PREFIX, TAG_LH_PREFIX, existingNetworkTag, idTags } from './tags.js';
+import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
+import { fitTag } from '../shared/tag-limit.js';
 
 export const TAG_POOL_HOST_PREFIX = 'kuryr.pool.host:';
 
 /** `kuryr.pool.host:<host id>`, cut to Neutron's 60 characters. */
 export function poolHostTag(hostId: string): string {
-  return (TAG_POOL_HOST_PREFIX + hostId).slice(0, MAX_TAG_LENGTH);
+  return fitTag(TAG_POOL_HOST_PREFIX + hostId);
 }
 
 /** Holder tags of hosts other than this one. */

@@ -2,12 +2,13 @@
  * Neutron look-ups shared by the use cases (spec §4 "common helper behaviour"), with readable
  * errors that name the Docker ID or the option value (fixes Q9).
  */
-import { ConflictError, NotFoundError, isNotFound } from '../common/errors.js';
-import { type NetworkEntry, started } from './core-cache.js';
-import type { Network, Port, Subnet, SubnetPool, TaggableKind } from './neutron-types.js';
+import { ConflictError, NotFoundError, isNotFound } from '../../common/errors.js';
+import { type NetworkEntry } from './lookup-cache.js';
+import type { Network, Port, Subnet, SubnetPool, TaggableKind } from '../shared/neutron-types.js';
 import { endpointPortName, networkName } from './naming.js';
 import type { CoreContext } from './service-context.js';
 import { existingNetworkTag, idTagFilter, idTags } from './tags.js';
+import { started } from '../../common/promises.js';
 
 /** The Neutron network of a Docker network (tags, or the DID as name in no-tag mode); `null` when none. */
 export async function findNetworkByDid(ctx: CoreContext, did: string): Promise<Network | null> {
@@ -188,14 +189,5 @@ export async function writeTags(ctx: CoreContext, kind: TaggableKind, id: string
     if (!isNotFound(err)) throw err;
     ctx.log.warn({ kind, id, tags }, 'could not set tags of Neutron resource (404): tags unsupported or resource gone');
     return false;
-  }
-}
-
-/** Runs a delete; "already gone" is success. */
-export async function deleteIgnoringMissing(fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
   }
 }

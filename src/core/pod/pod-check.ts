@@ -2,11 +2,11 @@
  * CNI CHECK for a pod attachment: the Neutron port must exist and be ACTIVE, and the interface in
  * the netns must carry the port's MAC, the expected MTU, every fixed IP and every route ADD set.
  */
-import { ConflictError, NotFoundError } from '../common/errors.js';
-import { normalizeCidr } from './cidr.js';
-import type { Network, Port, Subnet } from './neutron-types.js';
+import { ConflictError, NotFoundError } from '../../common/errors.js';
+import { normalizeCidr } from '../../common/cidr.js';
+import type { Network, Port, Subnet } from '../shared/neutron-types.js';
 import type { NetnsInspector, PodAddRequest } from './pod-model.js';
-import { buildVif } from './vif.js';
+import { buildVif } from '../shared/vif.js';
 
 export interface CheckInput {
   port: Port | undefined;

@@ -9,11 +9,12 @@
  *  3. prune: adopted networks whose name tag went away (the creator removed its network: the tag
  *     is live only while that network's `kuryr.net.uuid.lh:<DID…>` tag is there) are removed.
  */
-import { errorMessage } from '../common/errors.js';
-import type { NeutronApi } from './neutron-api.js';
-import type { Network, Subnet } from './neutron-types.js';
+import { errorMessage } from '../../common/errors.js';
+import type { NeutronApi } from '../shared/neutron-api.js';
+import type { Network, Subnet } from '../shared/neutron-types.js';
 import { OPT } from './service-context.js';
-import { MAX_TAG_LENGTH, TAG_LH_PREFIX, hasIdTags } from './tags.js';
+import { TAG_LH_PREFIX, hasIdTags } from './tags.js';
+import { MAX_TAG_LENGTH } from '../shared/tag-limit.js';
 
 export const TAG_NAME_PREFIX = 'kuryr.net.name:';
 /** Docker label on networks `sync` created; its value is the Neutron network ID. */

@@ -3,11 +3,11 @@
  * configuration and the capability flags probed at start (spec §8.2). No Docker state is kept
  * beyond `cache`, whose entries Neutron also holds.
  */
-import type { KeyedMutex } from '../common/keyed-mutex.js';
-import type { Logger } from '../common/log.js';
-import type { Binder } from './binder.js';
-import type { CoreCache } from './core-cache.js';
-import type { NeutronApi } from './neutron-api.js';
+import type { KeyedMutex } from '../../common/keyed-mutex.js';
+import type { Logger } from '../../common/log.js';
+import type { Binder } from '../shared/binder.js';
+import type { CoreCache } from './lookup-cache.js';
+import type { NeutronApi } from '../shared/neutron-api.js';
 
 /** The kuryr.conf options the libnetwork use cases read (names follow spec §8.1). */
 export interface LibnetworkOptions {

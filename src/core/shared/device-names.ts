@@ -1,10 +1,15 @@
+/**
+ * Every host device name kuryr uses, derived from a Neutron ID exactly as kuryr and Neutron spell
+ * it: a 3-letter prefix + the first 11 characters of the ID (14 characters, kuryr-lib's
+ * `NIC_NAME_LEN`). Neutron's linuxbridge agent finds ports by the `tap<port[:11]>` name and
+ * bridges by `brq<net[:11]>`, so these must not change. Pure; core builds the names into the `Vif`
+ * and the data plane derives the same names for what it finds on the host.
+ */
 import { InvalidInputError } from '../../common/errors.js';
 
-/**
- * Device names derived from Neutron IDs, exactly as kuryr and Neutron spell them: a 3-letter
- * prefix + the first 11 characters of the ID. Neutron's linuxbridge agent finds ports by the
- * `tap<port[:11]>` name and bridges by `brq<net[:11]>`, so these must not change.
- */
+/** `device_owner` of ports bound by kuryr (Docker endpoints and pods; also the owned-port tag). */
+export const DEVICE_OWNER = 'compute:kuryr';
+
 export const NIC_ID_CHARS = 11;
 /** Linux IFNAMSIZ is 16 including the NUL. */
 export const MAX_IFNAME_BYTES = 15;

@@ -3,7 +3,7 @@
  * lower-case), which is how kuryr-libnetwork renders pool and subnet CIDRs (spec §2.1).
  */
 import ipaddr from 'ipaddr.js';
-import { InvalidInputError } from '../common/errors.js';
+import { InvalidInputError } from './errors.js';
 
 export type IpFamily = 4 | 6;
 

@@ -3,15 +3,17 @@
  * Fixes: the gateway is answered before any subnet exists (F2), aux addresses on new networks
  * are tolerated (Q10), release looks at every fixed IP (Q5), kuryr ports never get the user marker (Q13).
  */
-import { ConflictError, NotFoundError, isNotFound } from '../common/errors.js';
-import { cidrContains, cidrFamily, firstUsableHost, normalizeCidr, normalizeIp, prefixLength, sameIp, splitAddress } from './cidr.js';
-import { started } from './core-cache.js';
+import { ConflictError, NotFoundError, isNotFound } from '../../common/errors.js';
+import { cidrContains, cidrFamily, firstUsableHost, normalizeCidr, normalizeIp, prefixLength, sameIp, splitAddress } from '../../common/cidr.js';
+
 import type { ReleaseAddressRequest, RequestAddressRequest } from './libnetwork.js';
-import { deleteIgnoringMissing, dropTag, ensureTag, getPoolOrNull, poolPrefix, requirePool } from './lookups.js';
+import { dropTag, ensureTag, getPoolOrNull, poolPrefix, requirePool } from './lookups.js';
 import { UNBOUND_PORT_NAME } from './naming.js';
-import type { Port, Subnet, SubnetPool } from './neutron-types.js';
+import type { Port, Subnet, SubnetPool } from '../shared/neutron-types.js';
 import { type CoreContext, OPT, opt } from './service-context.js';
 import { TAG_PORT_EXISTING, TAG_PORT_OWNED, idFromTags, idTags } from './tags.js';
+import { started } from '../../common/promises.js';
+import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 
 /**
  * The Neutron subnet a pool stands for (spec §4.16 step 2), or `null` before CreateNetwork.

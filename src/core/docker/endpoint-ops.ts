@@ -3,19 +3,22 @@
  * Fixes: new ports carry the EID tags (Q2/F4), every step is rolled back on failure (Q17),
  * binding failures are explained (Q28), DeleteEndpoint unplugs even without Neutron (Q18).
  */
-import { ConflictError, InvalidInputError, NotFoundError, errorMessage, isNotFound } from '../common/errors.js';
-import { UndoStack } from '../common/undo.js';
-import { waitForPortActive } from './active-wait.js';
-import { networkOf, normalizeCidr, normalizeIp, splitAddress } from './cidr.js';
-import { type NetworkEntry, started } from './core-cache.js';
+import { ConflictError, InvalidInputError, NotFoundError, errorMessage, isNotFound } from '../../common/errors.js';
+import { UndoStack } from '../../common/undo.js';
+import { waitForPortActive } from '../shared/active-wait.js';
+import { networkOf, normalizeCidr, normalizeIp, splitAddress } from '../../common/cidr.js';
+import { type NetworkEntry } from './lookup-cache.js';
 import type { CreateEndpointRequest, CreateEndpointResult, EndpointRef } from './libnetwork.js';
-import { deleteIgnoringMissing, dropTag, findPortByEid, resolveNetwork, writeTags } from './lookups.js';
-import { DEVICE_OWNER, UNBOUND_PORT_NAME, containerIfName, endpointPortName } from './naming.js';
-import type { PortUpdate } from './neutron-api.js';
-import type { Port, Subnet } from './neutron-types.js';
+import { dropTag, findPortByEid, resolveNetwork, writeTags } from './lookups.js';
+import { DEVICE_OWNER, containerIfName } from '../shared/device-names.js';
+import { UNBOUND_PORT_NAME, endpointPortName } from './naming.js';
+import type { PortUpdate } from '../shared/neutron-api.js';
+import type { Port, Subnet } from '../shared/neutron-types.js';
 import type { CoreContext } from './service-context.js';
 import { TAG_PORT_OWNED, hasForeignIdTags, idFromTags, idTags } from './tags.js';
-import { assertBound, buildVif, unplugRef } from './vif.js';
+import { assertBound, buildVif, unplugRef } from '../shared/vif.js';
+import { started } from '../../common/promises.js';
+import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 
 /** Thrown when a cached network entry disagrees with Neutron; makes CreateEndpoint retry with a fresh look-up. */
 class StaleNetworkEntry extends Error {}
@@ -83,7 +86,7 @@ async function create(
 
   if (ctx.options.waitForActive) {
     try {
-      await waitForPortActive(ctx, bound.id);
+      await waitForPortActive(ctx, bound.id, { timeoutMs: ctx.options.activeTimeoutMs, hostId: ctx.hostId });
     } catch (err) {
       if (ctx.options.vifPluggingIsFatal) throw err;
       ctx.log.warn({ endpointId: eid, portId: bound.id, err: errorMessage(err) }, 'port is not ACTIVE yet; continuing');
