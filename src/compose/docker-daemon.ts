@@ -3,7 +3,7 @@ import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { KuryrConfig } from '../config/load.js';
 import { boolFromString, type LibnetworkOptions } from '../core/docker/service-context.js';
-import { NeutronLibnetworkService } from '../core/docker/libnetwork-service.js';
+import { NeutronLibnetworkService } from '../core/docker/driver.js';
 import { startDockerPlugin } from '../northbound/docker/server.js';
 import { VethBinder } from '../southbound/dataplane/binder.js';
 import { openStackFromConfig } from './openstack.js';

@@ -3,7 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { silentLogger } from '../../src/common/log.js';
-import { type LibnetworkOptions, NeutronLibnetworkService } from '../../src/core/docker/libnetwork-service.js';
+import { type LibnetworkOptions, NeutronLibnetworkService } from '../../src/core/docker/driver.js';
 import type { PoolData } from '../../src/core/docker/libnetwork.js';
 import { FakeBinder } from '../fakes/fake-binder.js';
 import { FakeNeutron, type FakeNeutronOptions } from '../fakes/fake-neutron.js';
@@ -68,15 +68,15 @@ export async function dockerNetworkCreate(
   h: Harness,
   args: { did: string; subnet?: string; ipRange?: string; gateway?: string; ipamOpts?: Record<string, string>; opts?: Record<string, string>; v6?: { subnet: string; gateway?: string } },
 ): Promise<{ poolId: string; pool: string; gateway: string; poolId6?: string; pool6?: string; gateway6?: string }> {
-  const rp = await h.service.requestPool({ addressSpace: 'no_address_space', pool: args.subnet ?? '', subPool: args.ipRange ?? '', options: args.ipamOpts ?? {}, v6: false });
-  const gw = await h.service.requestAddress({ poolId: rp.poolId, address: args.gateway ?? '', options: GATEWAY });
+  const rp = await h.service.pools.requestPool({ addressSpace: 'no_address_space', pool: args.subnet ?? '', subPool: args.ipRange ?? '', options: args.ipamOpts ?? {}, v6: false });
+  const gw = await h.service.addresses.requestAddress({ poolId: rp.poolId, address: args.gateway ?? '', options: GATEWAY });
   let v6: { poolId6: string; pool6: string; gateway6: string } | undefined;
   if (args.v6 !== undefined) {
-    const rp6 = await h.service.requestPool({ addressSpace: 'no_address_space', pool: args.v6.subnet, subPool: '', options: args.ipamOpts ?? {}, v6: true });
-    const gw6 = await h.service.requestAddress({ poolId: rp6.poolId, address: args.v6.gateway ?? '', options: GATEWAY });
+    const rp6 = await h.service.pools.requestPool({ addressSpace: 'no_address_space', pool: args.v6.subnet, subPool: '', options: args.ipamOpts ?? {}, v6: true });
+    const gw6 = await h.service.addresses.requestAddress({ poolId: rp6.poolId, address: args.v6.gateway ?? '', options: GATEWAY });
     v6 = { poolId6: rp6.poolId, pool6: rp6.pool, gateway6: gw6 };
   }
-  await h.service.createNetwork({
+  await h.service.networks.createNetwork({
     networkId: args.did,
     ipv4Data: [poolData(rp.pool, gw)],
     ipv6Data: v6 !== undefined ? [poolData(v6.pool6, v6.gateway6)] : [],

@@ -20,9 +20,9 @@ class FakeEngine implements DockerEngineApi {
   async createNetwork(spec: DockerNetworkSpec): Promise<string> {
     const id = hexId();
     const s = spec.subnets[0]!;
-    const rp = await this.h.service.requestPool({ addressSpace: 'no_address_space', pool: s.subnet, subPool: '', options: spec.ipamOptions, v6: false });
-    const gateway = await this.h.service.requestAddress({ poolId: rp.poolId, address: s.gateway ?? '', options: GATEWAY });
-    await this.h.service.createNetwork({
+    const rp = await this.h.service.pools.requestPool({ addressSpace: 'no_address_space', pool: s.subnet, subPool: '', options: spec.ipamOptions, v6: false });
+    const gateway = await this.h.service.addresses.requestAddress({ poolId: rp.poolId, address: s.gateway ?? '', options: GATEWAY });
+    await this.h.service.networks.createNetwork({
       networkId: id,
       ipv4Data: [{ addressSpace: 'no_address_space', pool: rp.pool, gateway, auxAddresses: {} }],
       ipv6Data: [],
@@ -36,9 +36,9 @@ class FakeEngine implements DockerEngineApi {
   async removeNetwork(id: string): Promise<void> {
     const i = this.nets.findIndex((n) => n.id === id);
     const n = this.nets[i]!;
-    await this.h.service.releaseAddress({ poolId: n.poolId, address: ipOf(n.gateway) });
-    await this.h.service.releasePool(n.poolId);
-    await this.h.service.deleteNetwork(id);
+    await this.h.service.addresses.releaseAddress({ poolId: n.poolId, address: ipOf(n.gateway) });
+    await this.h.service.pools.releasePool(n.poolId);
+    await this.h.service.networks.deleteNetwork(id);
     this.nets.splice(i, 1);
   }
 }

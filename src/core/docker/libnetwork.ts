@@ -1,8 +1,8 @@
 /**
  * The Docker libnetwork use cases (NetworkDriver + IpamDriver), in domain terms.
  * `northbound/docker` decodes the wire JSON into these requests and encodes the
- * results; `core/libnetwork-service.ts` implements them over Neutron and a Binder.
- * Behaviour reference: ../shared/specs/kuryr-libnetwork.md §4.
+ * results; `core/docker/driver.ts` implements them over Neutron and a Binder, one class per concern.
+ * Behaviour reference: the Python kuryr-libnetwork driver.
  */
 
 /** One element of Docker's `IPv4Data` / `IPv6Data`. */
@@ -110,28 +110,60 @@ export interface DriverCapabilities {
   connectivityScope: 'local' | 'global';
 }
 
-export interface LibnetworkService {
-  capabilities(): DriverCapabilities;
-  defaultAddressSpaces(): { local: string; global: string };
-  ipamCapabilities(): { requiresMacAddress: boolean; requiresRequestReplay: boolean };
-
+/** NetworkDriver.CreateNetwork / DeleteNetwork. */
+export interface NetworkUseCases {
   createNetwork(req: CreateNetworkRequest): Promise<void>;
   /** Idempotent: an unknown network is success. */
   deleteNetwork(networkId: string): Promise<void>;
+}
+
+/** NetworkDriver.CreateEndpoint / DeleteEndpoint. */
+export interface EndpointUseCases {
   createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResult>;
-  endpointOperInfo(ref: EndpointRef): Promise<Record<string, unknown>>;
   /** Idempotent, and safe right after a half-finished CreateEndpoint (Docker's rollback). */
   deleteEndpoint(ref: EndpointRef): Promise<void>;
+}
+
+/** NetworkDriver.Join / Leave / EndpointOperInfo: what the container's sandbox gets. */
+export interface SandboxUseCases {
+  endpointOperInfo(ref: EndpointRef): Promise<Record<string, unknown>>;
   join(req: JoinRequest): Promise<JoinResult>;
   leave(ref: EndpointRef): Promise<void>;
+}
+
+/** NetworkDriver.ProgramExternalConnectivity / RevokeExternalConnectivity (`--expose`). */
+export interface ExternalConnectivityUseCases {
   programExternalConnectivity(req: ExternalConnectivityRequest): Promise<void>;
   revokeExternalConnectivity(ref: EndpointRef): Promise<void>;
+}
 
+/** IpamDriver.RequestPool / ReleasePool. */
+export interface PoolUseCases {
   requestPool(req: RequestPoolRequest): Promise<RequestPoolResult>;
   /** Idempotent. */
   releasePool(poolId: string): Promise<void>;
+}
+
+/** IpamDriver.RequestAddress / ReleaseAddress. */
+export interface AddressUseCases {
   /** Answers `ip/prefixlen`. */
   requestAddress(req: RequestAddressRequest): Promise<string>;
   /** Idempotent. */
   releaseAddress(req: ReleaseAddressRequest): Promise<void>;
+}
+
+/**
+ * The whole Docker remote driver (NetworkDriver + IpamDriver), one use-case object per concern; the
+ * northbound routes each verb to the object of its concern. The method names are Docker's verbs.
+ */
+export interface LibnetworkService {
+  capabilities(): DriverCapabilities;
+  defaultAddressSpaces(): { local: string; global: string };
+  ipamCapabilities(): { requiresMacAddress: boolean; requiresRequestReplay: boolean };
+  readonly networks: NetworkUseCases;
+  readonly endpoints: EndpointUseCases;
+  readonly sandboxes: SandboxUseCases;
+  readonly connectivity: ExternalConnectivityUseCases;
+  readonly pools: PoolUseCases;
+  readonly addresses: AddressUseCases;
 }

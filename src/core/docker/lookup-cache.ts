@@ -70,7 +70,7 @@ export class BoundedCache<K, V> {
   }
 }
 
-export class CoreCache {
+export class LookupCache {
   /** Docker network ID → Neutron network and subnets. Dropped by DeleteNetwork and on a 404. */
   readonly networks = new BoundedCache<string, NetworkEntry>(1024);
   /** Docker PoolID → its Neutron subnet. Dropped by ReleasePool / DeleteNetwork and on a 404 or a miss. */

@@ -6,7 +6,7 @@
 import type { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/log.js';
 import type { Binder } from '../shared/binder.js';
-import type { CoreCache } from './lookup-cache.js';
+import type { LookupCache } from './lookup-cache.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
 
 /** The kuryr.conf options the libnetwork use cases read (names follow spec §8.1). */
@@ -50,7 +50,7 @@ export interface CoreContext {
   sleep: (ms: number) => Promise<void>;
   now: () => number;
   /** Look-up shortcuts (network, pool, endpoint port); safe to lose, self-healing on 404. */
-  cache: CoreCache;
+  cache: LookupCache;
 }
 
 /** Docker option keys (spec §5). */

@@ -5,8 +5,7 @@
 import { ConflictError, NeutronError, NotFoundError, errorMessage, isNotFound } from '../../common/errors.js';
 import { UndoStack } from '../../common/undo.js';
 import { normalizeCidr, splitAddress } from '../../common/cidr.js';
-
-import type { CreateNetworkRequest, PoolData } from './libnetwork.js';
+import type { CreateNetworkRequest, NetworkUseCases, PoolData } from './libnetwork.js';
 import { dropTag, ensureTag, findNetworkByDid, getPoolOrNull, onlyNetwork, subnetHint, writeTags } from './lookups.js';
 import { isKuryrSubnetName, networkName, subnetName, subnetpoolName } from './naming.js';
 import type { SubnetCreate } from '../shared/neutron-api.js';
@@ -26,28 +25,46 @@ interface SubnetPlan {
   poolId: string | undefined;
 }
 
-export async function createNetwork(ctx: CoreContext, req: CreateNetworkRequest): Promise<void> {
-  await ctx.locks.run(`net:${req.networkId}`, async () => {
-    const o = req.genericOptions;
-    const shared = boolFromString(o[OPT.netShared]);
-    const plans: SubnetPlan[] = [];
-    for (const [v6, data] of [[false, req.ipv4Data[0]], [true, req.ipv6Data[0]]] as Array<[boolean, PoolData | undefined]>) {
-      if (data === undefined || data.pool === '') continue;
-      plans.push(await planSubnet(ctx, o, v6, data));
-    }
-    ctx.cache.forgetNetwork(req.networkId);
-    const epoch = ctx.cache.networks.epoch;
-    await UndoStack.guard(
-      async (undo) => {
-        const { net, created } = await ensureNetwork(ctx, req.networkId, o, shared, undo);
-        const subnets = await ensureSubnets(ctx, net, plans, undo);
-        // A network made here has exactly these subnets: remember it for CreateEndpoint/Join.
-        if (created) ctx.cache.networks.set(req.networkId, { network: net, subnets }, epoch);
-        ctx.log.info({ networkId: req.networkId, neutronNetworkId: net.id }, 'network ready');
-      },
-      (failed) => ctx.log.error({ networkId: req.networkId, failed }, 'rollback of CreateNetwork was incomplete'),
-    );
-  });
+export class Networks implements NetworkUseCases {
+  constructor(private readonly ctx: CoreContext) {}
+
+  async createNetwork(req: CreateNetworkRequest): Promise<void> {
+    const ctx = this.ctx;
+    await ctx.locks.run(`net:${req.networkId}`, async () => {
+      const o = req.genericOptions;
+      const shared = boolFromString(o[OPT.netShared]);
+      const plans: SubnetPlan[] = [];
+      for (const [v6, data] of [[false, req.ipv4Data[0]], [true, req.ipv6Data[0]]] as Array<[boolean, PoolData | undefined]>) {
+        if (data === undefined || data.pool === '') continue;
+        plans.push(await planSubnet(ctx, o, v6, data));
+      }
+      ctx.cache.forgetNetwork(req.networkId);
+      const epoch = ctx.cache.networks.epoch;
+      await UndoStack.guard(
+        async (undo) => {
+          const { net, created } = await ensureNetwork(ctx, req.networkId, o, shared, undo);
+          const subnets = await ensureSubnets(ctx, net, plans, undo);
+          // A network made here has exactly these subnets: remember it for CreateEndpoint/Join.
+          if (created) ctx.cache.networks.set(req.networkId, { network: net, subnets }, epoch);
+          ctx.log.info({ networkId: req.networkId, neutronNetworkId: net.id }, 'network ready');
+        },
+        (failed) => ctx.log.error({ networkId: req.networkId, failed }, 'rollback of CreateNetwork was incomplete'),
+      );
+    });
+  }
+
+  /** Idempotent: an unknown network is success. Pre-existing networks only lose tags and kuryr subnets. */
+  async deleteNetwork(did: string): Promise<void> {
+    const ctx = this.ctx;
+    await ctx.locks.run(`net:${did}`, async () => {
+      ctx.cache.forgetNetwork(did);
+      try {
+        await removeNetwork(ctx, did);
+      } finally {
+        ctx.cache.forgetNetwork(did);
+      }
+    });
+  }
 }
 
 async function planSubnet(ctx: CoreContext, o: Record<string, string>, v6: boolean, data: PoolData): Promise<SubnetPlan> {
@@ -173,18 +190,6 @@ async function ensureSubnets(ctx: CoreContext, net: Network, plans: SubnetPlan[]
     );
   }
   return [...result, ...created];
-}
-
-/** Idempotent: an unknown network is success. Pre-existing networks only lose tags and kuryr subnets. */
-export async function deleteNetwork(ctx: CoreContext, did: string): Promise<void> {
-  await ctx.locks.run(`net:${did}`, async () => {
-    ctx.cache.forgetNetwork(did);
-    try {
-      await removeNetwork(ctx, did);
-    } finally {
-      ctx.cache.forgetNetwork(did);
-    }
-  });
 }
 
 async function removeNetwork(ctx: CoreContext, did: string): Promise<void> {

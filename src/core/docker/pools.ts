@@ -5,7 +5,7 @@
  */
 import { ConflictError, InvalidInputError, NeutronError, errorMessage, isNotFound } from '../../common/errors.js';
 import { cidrFamily, cidrsOverlap, normalizeCidr, prefixLength, subnetBlock } from '../../common/cidr.js';
-import type { RequestPoolRequest, RequestPoolResult } from './libnetwork.js';
+import type { PoolUseCases, RequestPoolRequest, RequestPoolResult } from './libnetwork.js';
 import { dropTag, ensureTag, getPoolOrNull, isKuryrOwnedPool, subnetHint, userPool } from './lookups.js';
 import { isKuryrSubnetName, subnetpoolName } from './naming.js';
 import type { SubnetPool } from '../shared/neutron-types.js';
@@ -14,35 +14,81 @@ import { holdPool, leaveSharedPool } from './sharing.js';
 import { TAG_POOL_EXISTING } from './tags.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 
-export async function requestPool(ctx: CoreContext, req: RequestPoolRequest): Promise<RequestPoolResult> {
-  const keys = familyKeys(req.v6);
-  const shared = boolFromString(req.options[OPT.netShared]);
-  const user = () => userPool(ctx, opt(req.options, keys.poolUuid), opt(req.options, keys.poolName), keys);
-  if (req.pool === '') return requestDefaultPool(ctx, req.v6, shared, user);
+export class Pools implements PoolUseCases {
+  constructor(private readonly ctx: CoreContext) {}
 
-  const field = req.subPool !== '' ? 'SubPool' : 'Pool';
-  const cidr = normalizeCidr(req.subPool !== '' ? req.subPool : req.pool, field);
-  if ((cidrFamily(cidr) === 6) !== req.v6) {
-    throw new InvalidInputError(`${field} ${cidr} is not an IPv${req.v6 ? 6 : 4} CIDR (V6=${req.v6})`, field);
-  }
-  return ctx.locks.run(`pool:${cidr}`, async () => {
-    const hint = await subnetHint(ctx, req.options, keys);
-    const given = await user();
-    if (given !== undefined) {
-      const first = given.prefixes[0];
-      if (first !== undefined && normalizeCidr(first) === cidr) {
-        if (given.shared !== shared) {
-          throw new ConflictError(`subnetpool ${given.id} has shared=${given.shared}, which conflicts with the requested ${OPT.netShared}=${shared}`);
-        }
-        if (ctx.flags.tagExt) await ensureTag(ctx, 'subnetpools', given.id, given.tags, TAG_POOL_EXISTING);
-        return { poolId: given.id, pool: cidr, data: {} };
-      }
-      ctx.log.info({ poolId: given.id, prefix: first, cidr }, 'user subnetpool prefix differs from the requested CIDR; using a kuryr pool');
+  async requestPool(req: RequestPoolRequest): Promise<RequestPoolResult> {
+    const ctx = this.ctx;
+    const keys = familyKeys(req.v6);
+    const shared = boolFromString(req.options[OPT.netShared]);
+    const user = () => userPool(ctx, opt(req.options, keys.poolUuid), opt(req.options, keys.poolName), keys);
+    if (req.pool === '') return requestDefaultPool(ctx, req.v6, shared, user);
+
+    const field = req.subPool !== '' ? 'SubPool' : 'Pool';
+    const cidr = normalizeCidr(req.subPool !== '' ? req.subPool : req.pool, field);
+    if ((cidrFamily(cidr) === 6) !== req.v6) {
+      throw new InvalidInputError(`${field} ${cidr} is not an IPv${req.v6 ? 6 : 4} CIDR (V6=${req.v6})`, field);
     }
-    const pool = await createOrReuseKuryrPool(ctx, cidr, hint, shared);
-    await holdPool(ctx, pool);
-    return { poolId: pool.id, pool: cidr, data: {} };
-  });
+    return ctx.locks.run(`pool:${cidr}`, async () => {
+      const hint = await subnetHint(ctx, req.options, keys);
+      const given = await user();
+      if (given !== undefined) {
+        const first = given.prefixes[0];
+        if (first !== undefined && normalizeCidr(first) === cidr) {
+          if (given.shared !== shared) {
+            throw new ConflictError(`subnetpool ${given.id} has shared=${given.shared}, which conflicts with the requested ${OPT.netShared}=${shared}`);
+          }
+          if (ctx.flags.tagExt) await ensureTag(ctx, 'subnetpools', given.id, given.tags, TAG_POOL_EXISTING);
+          return { poolId: given.id, pool: cidr, data: {} };
+        }
+        ctx.log.info({ poolId: given.id, prefix: first, cidr }, 'user subnetpool prefix differs from the requested CIDR; using a kuryr pool');
+      }
+      const pool = await createOrReuseKuryrPool(ctx, cidr, hint, shared);
+      await holdPool(ctx, pool);
+      return { poolId: pool.id, pool: cidr, data: {} };
+    });
+  }
+
+  /** Idempotent: an unknown pool is success (fixes Q26). User and default pools only lose the marker. */
+  async releasePool(poolId: string): Promise<void> {
+    const ctx = this.ctx;
+    await ctx.locks.run(`poolid:${poolId}`, async () => {
+      // Whatever happens next, the cached subnet of this pool (and its network entry) may go.
+      ctx.cache.forgetPool(poolId);
+      const pool = await getPoolOrNull(ctx, poolId);
+      if (pool === null) {
+        ctx.log.info({ poolId }, 'subnetpool already gone');
+        return;
+      }
+      if (await leaveSharedPool(ctx, pool)) return;
+      if (ctx.flags.tagExt) {
+        for (const s of await ctx.neutron.listSubnets({ tags: [poolId] })) await dropTag(ctx, 'subnets', s.id, s.tags, poolId);
+      }
+      if (!isKuryrOwnedPool(ctx, pool)) {
+        if (ctx.flags.tagExt) await dropTag(ctx, 'subnetpools', pool.id, pool.tags, TAG_POOL_EXISTING);
+        ctx.log.info({ poolId, name: pool.name }, 'keeping subnetpool not created by kuryr');
+        return;
+      }
+      for (const s of await ctx.neutron.listSubnets({ subnetpoolId: poolId })) {
+        if (!isKuryrSubnetName(s.name)) continue;
+        try {
+          await deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id));
+        } catch (err) {
+          ctx.log.warn({ subnetId: s.id, err: errorMessage(err) }, 'could not delete kuryr subnet while releasing its pool');
+        }
+      }
+      try {
+        await ctx.neutron.deleteSubnetPool(poolId);
+      } catch (err) {
+        if (isNotFound(err)) return;
+        if (err instanceof NeutronError && err.isConflict) {
+          ctx.log.warn({ poolId, err: err.message }, 'subnetpool still has allocations; kept');
+          return;
+        }
+        throw err;
+      }
+    });
+  }
 }
 
 /** Finds `kuryrPool-<cidr>` (tagged with the subnet hint when there is one) or creates it. Caller holds `pool:<cidr>`. */
@@ -124,44 +170,4 @@ function pickFreeBlock(source: SubnetPool, used: string[], v6: boolean): string 
     }
   }
   return undefined;
-}
-
-/** Idempotent: an unknown pool is success (fixes Q26). User and default pools only lose the marker. */
-export async function releasePool(ctx: CoreContext, poolId: string): Promise<void> {
-  await ctx.locks.run(`poolid:${poolId}`, async () => {
-    // Whatever happens next, the cached subnet of this pool (and its network entry) may go.
-    ctx.cache.forgetPool(poolId);
-    const pool = await getPoolOrNull(ctx, poolId);
-    if (pool === null) {
-      ctx.log.info({ poolId }, 'subnetpool already gone');
-      return;
-    }
-    if (await leaveSharedPool(ctx, pool)) return;
-    if (ctx.flags.tagExt) {
-      for (const s of await ctx.neutron.listSubnets({ tags: [poolId] })) await dropTag(ctx, 'subnets', s.id, s.tags, poolId);
-    }
-    if (!isKuryrOwnedPool(ctx, pool)) {
-      if (ctx.flags.tagExt) await dropTag(ctx, 'subnetpools', pool.id, pool.tags, TAG_POOL_EXISTING);
-      ctx.log.info({ poolId, name: pool.name }, 'keeping subnetpool not created by kuryr');
-      return;
-    }
-    for (const s of await ctx.neutron.listSubnets({ subnetpoolId: poolId })) {
-      if (!isKuryrSubnetName(s.name)) continue;
-      try {
-        await deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id));
-      } catch (err) {
-        ctx.log.warn({ subnetId: s.id, err: errorMessage(err) }, 'could not delete kuryr subnet while releasing its pool');
-      }
-    }
-    try {
-      await ctx.neutron.deleteSubnetPool(poolId);
-    } catch (err) {
-      if (isNotFound(err)) return;
-      if (err instanceof NeutronError && err.isConflict) {
-        ctx.log.warn({ poolId, err: err.message }, 'subnetpool still has allocations; kept');
-        return;
-      }
-      throw err;
-    }
-  });
 }

@@ -3,35 +3,21 @@
  * with the same Neutron state as kuryr-libnetwork (spec §2, §4). Keeps no Docker state: every
  * call resolves networks, ports and pools from Neutron by tags/IDs, so a second host (global
  * scope) or a restarted process sees exactly what the first one made. The look-up cache
- * (`core-cache.ts`) only shortens the hot path and heals itself on a 404.
+ * (`lookup-cache.ts`) only shortens the hot path and heals itself on a 404.
  */
 import { ConfigError, errorMessage } from '../../common/errors.js';
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/log.js';
-import { releaseAddress, requestAddress } from './address-ops.js';
+import { Addresses } from './addresses.js';
 import type { Binder } from '../shared/binder.js';
-import { CoreCache } from './lookup-cache.js';
-import { createEndpoint, deleteEndpoint } from './endpoint-ops.js';
-import { programExternalConnectivity, revokeExternalConnectivity } from './expose-ops.js';
-import { endpointOperInfo, join } from './join-ops.js';
-import type {
-  CreateEndpointRequest,
-  CreateEndpointResult,
-  CreateNetworkRequest,
-  DriverCapabilities,
-  EndpointRef,
-  ExternalConnectivityRequest,
-  JoinRequest,
-  JoinResult,
-  LibnetworkService,
-  ReleaseAddressRequest,
-  RequestAddressRequest,
-  RequestPoolRequest,
-  RequestPoolResult,
-} from './libnetwork.js';
-import { createNetwork, deleteNetwork } from './network-ops.js';
+import { Endpoints } from './endpoints.js';
+import { ExternalConnectivity } from './expose.js';
+import { Sandboxes } from './join.js';
+import type { DriverCapabilities, LibnetworkService } from './libnetwork.js';
+import { LookupCache } from './lookup-cache.js';
+import { Networks } from './networks.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
-import { releasePool, requestPool } from './pool-ops.js';
+import { Pools } from './pools.js';
 import type { CoreContext, LibnetworkOptions, TagFlags } from './service-context.js';
 
 export type { LibnetworkOptions } from './service-context.js';
@@ -54,6 +40,12 @@ export interface NeutronLibnetworkServiceDeps {
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class NeutronLibnetworkService implements LibnetworkService {
+  readonly networks: Networks;
+  readonly endpoints: Endpoints;
+  readonly sandboxes: Sandboxes;
+  readonly connectivity: ExternalConnectivity;
+  readonly pools: Pools;
+  readonly addresses: Addresses;
   private readonly ctx: CoreContext;
   private readonly probeAttempts: number;
 
@@ -69,9 +61,15 @@ export class NeutronLibnetworkService implements LibnetworkService {
       locks: new KeyedMutex(),
       sleep: deps.sleep ?? defaultSleep,
       now: deps.now ?? Date.now,
-      cache: new CoreCache(),
+      cache: new LookupCache(),
     };
     this.probeAttempts = deps.probeAttempts ?? 8;
+    this.networks = new Networks(this.ctx);
+    this.endpoints = new Endpoints(this.ctx);
+    this.sandboxes = new Sandboxes(this.ctx);
+    this.connectivity = new ExternalConnectivity(this.ctx);
+    this.pools = new Pools(this.ctx);
+    this.addresses = new Addresses(this.ctx);
   }
 
   /** Probes Neutron extensions like the Python driver at start-up (spec §8.2 steps 3-4). */
@@ -125,56 +123,5 @@ export class NeutronLibnetworkService implements LibnetworkService {
 
   ipamCapabilities(): { requiresMacAddress: boolean; requiresRequestReplay: boolean } {
     return { requiresMacAddress: true, requiresRequestReplay: false };
-  }
-
-  createNetwork(req: CreateNetworkRequest): Promise<void> {
-    return createNetwork(this.ctx, req);
-  }
-
-  deleteNetwork(networkId: string): Promise<void> {
-    return deleteNetwork(this.ctx, networkId);
-  }
-
-  createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResult> {
-    return createEndpoint(this.ctx, req);
-  }
-
-  endpointOperInfo(ref: EndpointRef): Promise<Record<string, unknown>> {
-    return endpointOperInfo(this.ctx, ref);
-  }
-
-  deleteEndpoint(ref: EndpointRef): Promise<void> {
-    return deleteEndpoint(this.ctx, ref);
-  }
-
-  join(req: JoinRequest): Promise<JoinResult> {
-    return join(this.ctx, req);
-  }
-
-  /** Nothing to do: the interface stays until DeleteEndpoint (spec §4.11). */
-  async leave(_ref: EndpointRef): Promise<void> {}
-
-  programExternalConnectivity(req: ExternalConnectivityRequest): Promise<void> {
-    return programExternalConnectivity(this.ctx, req);
-  }
-
-  revokeExternalConnectivity(ref: EndpointRef): Promise<void> {
-    return revokeExternalConnectivity(this.ctx, ref);
-  }
-
-  requestPool(req: RequestPoolRequest): Promise<RequestPoolResult> {
-    return requestPool(this.ctx, req);
-  }
-
-  releasePool(poolId: string): Promise<void> {
-    return releasePool(this.ctx, poolId);
-  }
-
-  requestAddress(req: RequestAddressRequest): Promise<string> {
-    return requestAddress(this.ctx, req);
-  }
-
-  releaseAddress(req: ReleaseAddressRequest): Promise<void> {
-    return releaseAddress(this.ctx, req);
   }
 }

@@ -8,7 +8,7 @@ import { UndoStack } from '../../common/undo.js';
 import { waitForPortActive } from '../shared/active-wait.js';
 import { networkOf, normalizeCidr, normalizeIp, splitAddress } from '../../common/cidr.js';
 import { type NetworkEntry } from './lookup-cache.js';
-import type { CreateEndpointRequest, CreateEndpointResult, EndpointRef } from './libnetwork.js';
+import type { CreateEndpointRequest, CreateEndpointResult, EndpointRef, EndpointUseCases } from './libnetwork.js';
 import { dropTag, findPortByEid, resolveNetwork, writeTags } from './lookups.js';
 import { DEVICE_OWNER, containerIfName } from '../shared/device-names.js';
 import { UNBOUND_PORT_NAME, endpointPortName } from './naming.js';
@@ -23,26 +23,73 @@ import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 /** Thrown when a cached network entry disagrees with Neutron; makes CreateEndpoint retry with a fresh look-up. */
 class StaleNetworkEntry extends Error {}
 
-/**
- * Neutron calls (seed flow, warm cache): 3 concurrent `GET /ports` (EID tags, `<EID>-port`, fixed IP),
- * `PUT /ports/{id}` (binding), `PUT /ports/{id}/tags` in parallel with the plug, `GET /ports/{id}` until ACTIVE.
- */
-export async function createEndpoint(ctx: CoreContext, req: CreateEndpointRequest): Promise<CreateEndpointResult> {
-  return ctx.locks.run(`ep:${req.endpointId}`, async () => {
-    const attempt = { cached: false };
-    const run = (fresh: boolean) =>
-      UndoStack.guard(
-        (undo) => create(ctx, req, undo, fresh, attempt),
-        (failed) => ctx.log.error({ endpointId: req.endpointId, failed }, 'rollback of CreateEndpoint was incomplete'),
-      );
-    try {
-      return await run(false);
-    } catch (err) {
-      if (!attempt.cached || !(isNotFound(err) || err instanceof StaleNetworkEntry)) throw err;
-      ctx.log.debug({ networkId: req.networkId, err: errorMessage(err) }, 'cached Neutron network entry is stale; looking it up again');
-      return run(true);
-    }
-  });
+export class Endpoints implements EndpointUseCases {
+  constructor(private readonly ctx: CoreContext) {}
+
+  /**
+   * Neutron calls (seed flow, warm cache): 3 concurrent `GET /ports` (EID tags, `<EID>-port`, fixed IP),
+   * `PUT /ports/{id}` (binding), `PUT /ports/{id}/tags` in parallel with the plug, `GET /ports/{id}` until ACTIVE.
+   */
+  async createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResult> {
+    const ctx = this.ctx;
+    return ctx.locks.run(`ep:${req.endpointId}`, async () => {
+      const attempt = { cached: false };
+      const run = (fresh: boolean) =>
+        UndoStack.guard(
+          (undo) => create(ctx, req, undo, fresh, attempt),
+          (failed) => ctx.log.error({ endpointId: req.endpointId, failed }, 'rollback of CreateEndpoint was incomplete'),
+        );
+      try {
+        return await run(false);
+      } catch (err) {
+        if (!attempt.cached || !(isNotFound(err) || err instanceof StaleNetworkEntry)) throw err;
+        ctx.log.debug({ networkId: req.networkId, err: errorMessage(err) }, 'cached Neutron network entry is stale; looking it up again');
+        return run(true);
+      }
+    });
+  }
+
+  /**
+   * Idempotent; unplugs by the port, or by what the binder lists for the EID when Neutron has no port or fails.
+   * Neutron calls: `GET /ports` by EID tags, then one `PUT /ports/{id}/tags` (in parallel with the unplug).
+   */
+  async deleteEndpoint(ref: EndpointRef): Promise<void> {
+    const ctx = this.ctx;
+    const eid = ref.endpointId;
+    await ctx.locks.run(`ep:${eid}`, async () => {
+      let port: Port | null = null;
+      let lookupError: unknown;
+      try {
+        port = await findPortByEid(ctx, eid);
+      } catch (err) {
+        lookupError = err;
+      }
+      ctx.cache.endpointPorts.delete(eid);
+      if (port !== null) {
+        const found = port;
+        const ids = ctx.flags.tag ? idTags(eid) : [];
+        const kept = found.tags.filter((t) => !ids.includes(t));
+        const untag = kept.length !== found.tags.length ? () => writeTags(ctx, 'ports', found.id, kept) : async () => false;
+        const [unplugged, untagged] = await Promise.allSettled([ctx.binder.unplug(unplugRef(found), null), untag()]);
+        if (unplugged.status === 'rejected') {
+          // Keep the EID tags so a retried DeleteEndpoint finds the port again, as when the unplug ran first.
+          if (untagged.status === 'fulfilled' && untagged.value) await writeTags(ctx, 'ports', found.id, found.tags).catch(() => undefined);
+          throw unplugged.reason;
+        }
+        if (untagged.status === 'rejected') throw untagged.reason;
+        ctx.log.info({ endpointId: eid, portId: found.id }, 'endpoint deleted');
+        return;
+      }
+      for (const p of (await ctx.binder.listPlugged()).filter((v) => v.deviceId === eid)) {
+        await ctx.binder.unplug(
+          { portId: p.portId, hostIfName: p.hostIfName, containerIfName: containerIfName(p.portId), vifType: p.kind === 'ovs' ? 'ovs' : 'tap', vifDetails: {}, networkId: '' },
+          null,
+        );
+        ctx.log.info({ endpointId: eid, portId: p.portId }, 'unplugged leftover device of endpoint');
+      }
+      if (lookupError !== undefined) throw lookupError;
+    });
+  }
 }
 
 async function create(
@@ -218,45 +265,4 @@ async function portSubnets(ctx: CoreContext, did: string, entry: NetworkEntry, p
   const subnets = await ctx.neutron.listSubnets({ networkId: port.networkId });
   if (port.networkId === entry.network.id) ctx.cache.networks.set(did, { network: entry.network, subnets }, epoch);
   return subnets;
-}
-
-/**
- * Idempotent; unplugs by the port, or by what the binder lists for the EID when Neutron has no port or fails.
- * Neutron calls: `GET /ports` by EID tags, then one `PUT /ports/{id}/tags` (in parallel with the unplug).
- */
-export async function deleteEndpoint(ctx: CoreContext, ref: EndpointRef): Promise<void> {
-  const eid = ref.endpointId;
-  await ctx.locks.run(`ep:${eid}`, async () => {
-    let port: Port | null = null;
-    let lookupError: unknown;
-    try {
-      port = await findPortByEid(ctx, eid);
-    } catch (err) {
-      lookupError = err;
-    }
-    ctx.cache.endpointPorts.delete(eid);
-    if (port !== null) {
-      const found = port;
-      const ids = ctx.flags.tag ? idTags(eid) : [];
-      const kept = found.tags.filter((t) => !ids.includes(t));
-      const untag = kept.length !== found.tags.length ? () => writeTags(ctx, 'ports', found.id, kept) : async () => false;
-      const [unplugged, untagged] = await Promise.allSettled([ctx.binder.unplug(unplugRef(found), null), untag()]);
-      if (unplugged.status === 'rejected') {
-        // Keep the EID tags so a retried DeleteEndpoint finds the port again, as when the unplug ran first.
-        if (untagged.status === 'fulfilled' && untagged.value) await writeTags(ctx, 'ports', found.id, found.tags).catch(() => undefined);
-        throw unplugged.reason;
-      }
-      if (untagged.status === 'rejected') throw untagged.reason;
-      ctx.log.info({ endpointId: eid, portId: found.id }, 'endpoint deleted');
-      return;
-    }
-    for (const p of (await ctx.binder.listPlugged()).filter((v) => v.deviceId === eid)) {
-      await ctx.binder.unplug(
-        { portId: p.portId, hostIfName: p.hostIfName, containerIfName: containerIfName(p.portId), vifType: p.kind === 'ovs' ? 'ovs' : 'tap', vifDetails: {}, networkId: '' },
-        null,
-      );
-      ctx.log.info({ endpointId: eid, portId: p.portId }, 'unplugged leftover device of endpoint');
-    }
-    if (lookupError !== undefined) throw lookupError;
-  });
 }

@@ -5,8 +5,7 @@
  */
 import { ConflictError, NotFoundError, isNotFound } from '../../common/errors.js';
 import { cidrContains, cidrFamily, firstUsableHost, normalizeCidr, normalizeIp, prefixLength, sameIp, splitAddress } from '../../common/cidr.js';
-
-import type { ReleaseAddressRequest, RequestAddressRequest } from './libnetwork.js';
+import type { AddressUseCases, ReleaseAddressRequest, RequestAddressRequest } from './libnetwork.js';
 import { dropTag, ensureTag, getPoolOrNull, poolPrefix, requirePool } from './lookups.js';
 import { UNBOUND_PORT_NAME } from './naming.js';
 import type { Port, Subnet, SubnetPool } from '../shared/neutron-types.js';
@@ -31,58 +30,102 @@ export async function locateSubnet(ctx: CoreContext, pool: SubnetPool, byPool?: 
   return tagged[tagged.length - 1] ?? null;
 }
 
-/**
- * Neutron calls (warm pool cache): `GET /ports` by MAC on the subnet, `POST /ports`, `PUT` the owned tag.
- * On a cache miss `GET /subnetpools/{id}` and `GET /subnets?subnetpool_id=` run first, concurrently.
- * Gateway requests always read Neutron.
- */
-export async function requestAddress(ctx: CoreContext, req: RequestAddressRequest): Promise<string> {
-  const gatewayRequest = req.options[OPT.requestAddressType] === OPT.gatewayType;
-  const mac = opt(req.options, OPT.macAddress);
-  const hit = gatewayRequest ? undefined : ctx.cache.pools.get(req.poolId);
-  if (hit !== undefined) {
+export class Addresses implements AddressUseCases {
+  constructor(private readonly ctx: CoreContext) {}
+
+  /**
+   * Neutron calls (warm pool cache): `GET /ports` by MAC on the subnet, `POST /ports`, `PUT` the owned tag.
+   * On a cache miss `GET /subnetpools/{id}` and `GET /subnets?subnetpool_id=` run first, concurrently.
+   * Gateway requests always read Neutron.
+   */
+  async requestAddress(req: RequestAddressRequest): Promise<string> {
+    const ctx = this.ctx;
+    const gatewayRequest = req.options[OPT.requestAddressType] === OPT.gatewayType;
+    const mac = opt(req.options, OPT.macAddress);
+    const hit = gatewayRequest ? undefined : ctx.cache.pools.get(req.poolId);
+    if (hit !== undefined) {
+      const address = req.address !== '' ? normalizeIp(req.address, 'Address') : '';
+      try {
+        return await allocate(ctx, hit.subnet, address, mac);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        // The subnet or its network is gone (another host, global scope): look the pool up again.
+        ctx.cache.forgetPool(req.poolId);
+        ctx.log.debug({ poolId: req.poolId }, 'cached subnet of pool is stale; looking it up again');
+      }
+    }
+    const epoch = ctx.cache.pools.epoch;
+    const pool$ = started(requirePool(ctx, req.poolId));
+    const byPool$ = started(ctx.neutron.listSubnets({ subnetpoolId: req.poolId }));
+    const pool = await pool$();
+    const prefix = poolPrefix(ctx, pool);
+    const poolLen = prefixLength(prefix);
     const address = req.address !== '' ? normalizeIp(req.address, 'Address') : '';
-    try {
-      return await allocate(ctx, hit.subnet, address, mac);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      // The subnet or its network is gone (another host, global scope): look the pool up again.
-      ctx.cache.forgetPool(req.poolId);
-      ctx.log.debug({ poolId: req.poolId }, 'cached subnet of pool is stale; looking it up again');
-    }
-  }
-  const epoch = ctx.cache.pools.epoch;
-  const pool$ = started(requirePool(ctx, req.poolId));
-  const byPool$ = started(ctx.neutron.listSubnets({ subnetpoolId: req.poolId }));
-  const pool = await pool$();
-  const prefix = poolPrefix(ctx, pool);
-  const poolLen = prefixLength(prefix);
-  const address = req.address !== '' ? normalizeIp(req.address, 'Address') : '';
-  const byPool = await byPool$();
-  const subnet = await locateSubnet(ctx, pool, byPool);
-  if (subnet !== null) ctx.cache.pools.set(req.poolId, { subnet, byPool: byPool.length === 1 && byPool[0]?.id === subnet.id }, epoch);
+    const byPool = await byPool$();
+    const subnet = await locateSubnet(ctx, pool, byPool);
+    if (subnet !== null) ctx.cache.pools.set(req.poolId, { subnet, byPool: byPool.length === 1 && byPool[0]?.id === subnet.id }, epoch);
 
-  if (gatewayRequest) {
-    if (subnet === null) return `${address !== '' ? address : firstUsableHost(prefix)}/${poolLen}`;
-    const len = prefixLength(subnet.cidr);
-    if (address === '') {
-      if (subnet.gatewayIp !== null) return `${subnet.gatewayIp}/${len}`;
-      return cidrFamily(subnet.cidr) === 6 ? '::/0' : '0.0.0.0/0';
+    if (gatewayRequest) {
+      if (subnet === null) return `${address !== '' ? address : firstUsableHost(prefix)}/${poolLen}`;
+      const len = prefixLength(subnet.cidr);
+      if (address === '') {
+        if (subnet.gatewayIp !== null) return `${subnet.gatewayIp}/${len}`;
+        return cidrFamily(subnet.cidr) === 6 ? '::/0' : '0.0.0.0/0';
+      }
+      if (subnet.gatewayIp !== null && sameIp(subnet.gatewayIp, address)) return `${address}/${len}`;
+      throw new ConflictError(
+        `requested gateway ${address} does not match gateway ${subnet.gatewayIp ?? '(none)'} of Neutron subnet ${subnet.id} (${subnet.cidr})`,
+      );
     }
-    if (subnet.gatewayIp !== null && sameIp(subnet.gatewayIp, address)) return `${address}/${len}`;
-    throw new ConflictError(
-      `requested gateway ${address} does not match gateway ${subnet.gatewayIp ?? '(none)'} of Neutron subnet ${subnet.id} (${subnet.cidr})`,
-    );
+
+    if (subnet === null) {
+      if (address !== '') {
+        ctx.log.warn({ poolId: pool.id, address }, 'no subnet yet for this pool: auxiliary address accepted but not reserved in Neutron');
+        return `${address}/${poolLen}`;
+      }
+      throw new NotFoundError(`no Neutron subnet exists for subnetpool ${pool.id} (${prefix}); create the Docker network first`);
+    }
+    return allocate(ctx, subnet, address, mac);
   }
 
-  if (subnet === null) {
-    if (address !== '') {
-      ctx.log.warn({ poolId: pool.id, address }, 'no subnet yet for this pool: auxiliary address accepted but not reserved in Neutron');
-      return `${address}/${poolLen}`;
-    }
-    throw new NotFoundError(`no Neutron subnet exists for subnetpool ${pool.id} (${prefix}); create the Docker network first`);
+  /**
+   * Idempotent. Deletes kuryr ports holding the address; user ports are unbound and unmarked.
+   * Neutron calls (warm pool cache): `GET /ports` by IP, `DELETE /ports/{id}`. Without a cache entry the
+   * pool's subnets and the ports by IP are read concurrently; when no port is on the cached subnet the
+   * subnets are read to confirm (a stale entry), reusing the ports already in hand.
+   */
+  async releaseAddress(req: ReleaseAddressRequest): Promise<void> {
+    const ctx = this.ctx;
+    const ip = normalizeIp(splitAddress(req.address).ip, 'Address');
+    await ctx.locks.run(`addr:${req.poolId}:${ip}`, async () => {
+      // The cached subnet is the only one of its pool that can hold the IP (pool subnets do not overlap).
+      const hit = ctx.cache.pools.get(req.poolId);
+      let byIp: Port[] | undefined;
+      if (hit !== undefined && hit.byPool && cidrContains(hit.subnet.cidr, ip)) {
+        const id = hit.subnet.id;
+        byIp = await ctx.neutron.listPorts({ fixedIps: [{ ipAddress: ip }] });
+        const held = byIp.filter((p) => p.fixedIps.some((f) => f.subnetId === id && sameIp(f.ipAddress, ip)));
+        if (held.length > 0) return releasePorts(ctx, held, ip);
+      }
+      // No entry, or no port on the cached subnet (nothing to release, or a stale entry): ask Neutron.
+      const subnets$ = started(ctx.neutron.listSubnets({ subnetpoolId: req.poolId }));
+      const known = byIp;
+      const ports$ = known !== undefined ? async () => known : started(ctx.neutron.listPorts({ fixedIps: [{ ipAddress: ip }] }));
+      let subnets = await subnets$();
+      if (subnets.length === 0) {
+        const pool = await getPoolOrNull(ctx, req.poolId);
+        if (pool === null) return;
+        subnets = await ctx.neutron.listSubnets({ cidr: normalizeCidr(poolPrefix(ctx, pool)) });
+      }
+      if (ctx.flags.tagExt) subnets = subnets.filter((s) => s.subnetpoolId === req.poolId || s.tags.includes(req.poolId));
+      if (subnets.length === 0) {
+        ctx.log.debug({ poolId: req.poolId, ip }, 'subnet already deleted');
+        return;
+      }
+      const ids = new Set(subnets.map((s) => s.id));
+      await releasePorts(ctx, (await ports$()).filter((p) => p.fixedIps.some((f) => ids.has(f.subnetId) && sameIp(f.ipAddress, ip))), ip);
+    });
   }
-  return allocate(ctx, subnet, address, mac);
 }
 
 /** Finds or creates the port holding the address on the subnet; answers `ip/len`. */
@@ -128,44 +171,6 @@ export function isKuryrOwnedPort(ctx: CoreContext, port: Port): boolean {
   if (port.tags.includes(TAG_PORT_EXISTING)) return false;
   if (port.deviceId !== '' && port.name === `${port.deviceId}-port`) return true;
   return !ctx.flags.tagExt && port.name === UNBOUND_PORT_NAME;
-}
-
-/**
- * Idempotent. Deletes kuryr ports holding the address; user ports are unbound and unmarked.
- * Neutron calls (warm pool cache): `GET /ports` by IP, `DELETE /ports/{id}`. Without a cache entry the
- * pool's subnets and the ports by IP are read concurrently; when no port is on the cached subnet the
- * subnets are read to confirm (a stale entry), reusing the ports already in hand.
- */
-export async function releaseAddress(ctx: CoreContext, req: ReleaseAddressRequest): Promise<void> {
-  const ip = normalizeIp(splitAddress(req.address).ip, 'Address');
-  await ctx.locks.run(`addr:${req.poolId}:${ip}`, async () => {
-    // The cached subnet is the only one of its pool that can hold the IP (pool subnets do not overlap).
-    const hit = ctx.cache.pools.get(req.poolId);
-    let byIp: Port[] | undefined;
-    if (hit !== undefined && hit.byPool && cidrContains(hit.subnet.cidr, ip)) {
-      const id = hit.subnet.id;
-      byIp = await ctx.neutron.listPorts({ fixedIps: [{ ipAddress: ip }] });
-      const held = byIp.filter((p) => p.fixedIps.some((f) => f.subnetId === id && sameIp(f.ipAddress, ip)));
-      if (held.length > 0) return releasePorts(ctx, held, ip);
-    }
-    // No entry, or no port on the cached subnet (nothing to release, or a stale entry): ask Neutron.
-    const subnets$ = started(ctx.neutron.listSubnets({ subnetpoolId: req.poolId }));
-    const known = byIp;
-    const ports$ = known !== undefined ? async () => known : started(ctx.neutron.listPorts({ fixedIps: [{ ipAddress: ip }] }));
-    let subnets = await subnets$();
-    if (subnets.length === 0) {
-      const pool = await getPoolOrNull(ctx, req.poolId);
-      if (pool === null) return;
-      subnets = await ctx.neutron.listSubnets({ cidr: normalizeCidr(poolPrefix(ctx, pool)) });
-    }
-    if (ctx.flags.tagExt) subnets = subnets.filter((s) => s.subnetpoolId === req.poolId || s.tags.includes(req.poolId));
-    if (subnets.length === 0) {
-      ctx.log.debug({ poolId: req.poolId, ip }, 'subnet already deleted');
-      return;
-    }
-    const ids = new Set(subnets.map((s) => s.id));
-    await releasePorts(ctx, (await ports$()).filter((p) => p.fixedIps.some((f) => ids.has(f.subnetId) && sameIp(f.ipAddress, ip))), ip);
-  });
 }
 
 /** Deletes the kuryr ports and releases the marked user ports among those holding the IP. */
