@@ -5,14 +5,11 @@ import type {
   HostRoute,
   Network,
   Port,
-  Router,
   SecurityGroup,
   SecurityGroupRule,
-  SubPort,
   Subnet,
   SubnetPool,
   TaggableKind,
-  Trunk,
 } from './neutron-types.js';
 
 /**
@@ -127,30 +124,15 @@ export interface SecurityGroupRuleCreate {
   description?: string;
 }
 
-export interface RouterCreate {
-  name: string;
-  adminStateUp?: boolean;
-  externalNetworkId?: string;
-  projectId?: string;
-}
-
-export interface TrunkCreate {
-  portId: string;
-  name?: string;
-  adminStateUp?: boolean;
-  subPorts?: SubPort[];
-  projectId?: string;
-}
-
 /**
- * What core needs from Neutron v2.0. Implemented by `southbound/openstack`, faked in tests.
+ * What core calls on Neutron v2.0, and nothing more (routers, trunks and the like are only on the
+ * southbound client, for the tests that build topologies). Implemented by `southbound/openstack`, faked in tests.
  * Every method throws `NeutronError` (status, type, request id) on an error answer,
  * `UnavailableError` when Neutron cannot be reached and `AuthError` when Keystone refuses.
  * Deletes throw a 404 `NeutronError` for a missing resource; callers that want idempotence
  * use `isNotFound()`.
  */
 export interface NeutronApi {
-  listExtensions(): Promise<Extension[]>;
   /** `null` when the extension alias is not loaded (404). */
   getExtension(alias: string): Promise<Extension | null>;
 
@@ -162,10 +144,8 @@ export interface NeutronApi {
 
   listSubnets(filter?: ListFilter): Promise<Subnet[]>;
   getSubnet(id: string): Promise<Subnet>;
-  createSubnet(body: SubnetCreate): Promise<Subnet>;
   /** Bulk create in one POST (`{"subnets": [...]}`); all or nothing on Neutron's side. */
   createSubnets(bodies: SubnetCreate[]): Promise<Subnet[]>;
-  updateSubnet(id: string, body: Partial<Omit<SubnetCreate, 'networkId' | 'ipVersion' | 'cidr' | 'subnetpoolId' | 'prefixlen'>>): Promise<Subnet>;
   deleteSubnet(id: string): Promise<void>;
 
   listSubnetPools(filter?: ListFilter): Promise<SubnetPool[]>;
@@ -176,30 +156,14 @@ export interface NeutronApi {
   listPorts(filter?: ListFilter): Promise<Port[]>;
   getPort(id: string): Promise<Port>;
   createPort(body: PortCreate): Promise<Port>;
-  /** Bulk create in one POST (`{"ports": [...]}`). */
-  createPorts(bodies: PortCreate[]): Promise<Port[]>;
   updatePort(id: string, body: PortUpdate): Promise<Port>;
   deletePort(id: string): Promise<void>;
 
   listSecurityGroups(filter?: ListFilter): Promise<SecurityGroup[]>;
-  getSecurityGroup(id: string): Promise<SecurityGroup>;
   createSecurityGroup(body: SecurityGroupCreate): Promise<SecurityGroup>;
   deleteSecurityGroup(id: string): Promise<void>;
-  listSecurityGroupRules(filter?: ListFilter): Promise<SecurityGroupRule[]>;
   createSecurityGroupRule(body: SecurityGroupRuleCreate): Promise<SecurityGroupRule>;
   deleteSecurityGroupRule(id: string): Promise<void>;
-
-  listRouters(filter?: ListFilter): Promise<Router[]>;
-  createRouter(body: RouterCreate): Promise<Router>;
-  deleteRouter(id: string): Promise<void>;
-  addRouterInterface(routerId: string, ref: { subnetId?: string; portId?: string }): Promise<{ portId: string; subnetId: string }>;
-  removeRouterInterface(routerId: string, ref: { subnetId?: string; portId?: string }): Promise<void>;
-
-  listTrunks(filter?: ListFilter): Promise<Trunk[]>;
-  createTrunk(body: TrunkCreate): Promise<Trunk>;
-  deleteTrunk(id: string): Promise<void>;
-  addSubports(trunkId: string, subPorts: SubPort[]): Promise<Trunk>;
-  removeSubports(trunkId: string, portIds: string[]): Promise<Trunk>;
 
   /** `PUT /v2.0/{kind}/{id}/tags/{tag}`; idempotent on Neutron's side. */
   addTag(kind: TaggableKind, id: string, tag: string): Promise<void>;
@@ -207,8 +171,6 @@ export interface NeutronApi {
   removeTag(kind: TaggableKind, id: string, tag: string): Promise<void>;
   /** `PUT /v2.0/{kind}/{id}/tags` replacing the whole list. */
   setTags(kind: TaggableKind, id: string, tags: string[]): Promise<string[]>;
-  /** `DELETE /v2.0/{kind}/{id}/tags`. */
-  clearTags(kind: TaggableKind, id: string): Promise<void>;
 }
 
 export type { FixedIp, HostRoute };

@@ -121,33 +121,6 @@ export interface SecurityGroup {
   tags: string[];
 }
 
-export interface Router {
-  id: string;
-  name: string;
-  projectId: string;
-  status: string;
-  adminStateUp: boolean;
-  externalGatewayInfo: { networkId: string; enableSnat?: boolean } | null;
-  tags: string[];
-}
-
-export interface SubPort {
-  portId: string;
-  segmentationType: string;
-  segmentationId: number;
-}
-
-export interface Trunk {
-  id: string;
-  name: string;
-  portId: string;
-  projectId: string;
-  status: string;
-  adminStateUp: boolean;
-  subPorts: SubPort[];
-  tags: string[];
-}
-
 export interface Extension {
   alias: string;
   name: string;
@@ -155,4 +128,4 @@ export interface Extension {
 }
 
 /** Resource collections that carry standard-attr tags (the URL segment in `/v2.0/{kind}/{id}/tags`). */
-export type TaggableKind = 'networks' | 'subnets' | 'subnetpools' | 'ports' | 'security-groups' | 'routers' | 'trunks';
+export type TaggableKind = 'networks' | 'subnets' | 'subnetpools' | 'ports' | 'security-groups';
