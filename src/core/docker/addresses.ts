@@ -9,7 +9,7 @@ import type { AddressUseCases, ReleaseAddressRequest, RequestAddressRequest } fr
 import { dropTag, ensureTag, getPoolOrNull, poolPrefix, requirePool } from './lookups.js';
 import { UNBOUND_PORT_NAME } from './naming.js';
 import type { Port, Subnet, SubnetPool } from '../shared/neutron-types.js';
-import { type CoreContext, OPT, opt } from './service-context.js';
+import type { CoreContext } from './service-context.js';
 import { TAG_PORT_EXISTING, TAG_PORT_OWNED, idFromTags, idTags } from './tags.js';
 import { started } from '../../common/promises.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
@@ -40,8 +40,8 @@ export class Addresses implements AddressUseCases {
    */
   async requestAddress(req: RequestAddressRequest): Promise<string> {
     const ctx = this.ctx;
-    const gatewayRequest = req.options[OPT.requestAddressType] === OPT.gatewayType;
-    const mac = opt(req.options, OPT.macAddress);
+    const gatewayRequest = req.gateway;
+    const mac = req.macAddress;
     const hit = gatewayRequest ? undefined : ctx.cache.pools.get(req.poolId);
     if (hit !== undefined) {
       const address = req.address !== '' ? normalizeIp(req.address, 'Address') : '';

@@ -15,12 +15,38 @@ export interface PoolData {
   auxAddresses: Record<string, string>;
 }
 
+/**
+ * A Neutron resource the user picked: by UUID (wins) or by name. The names of the options that carry
+ * them travel along so an error can name what the user typed.
+ */
+export interface NeutronPick {
+  uuid?: string;
+  name?: string;
+  uuidOption: string;
+  nameOption: string;
+}
+
+/** The user's subnet and subnetpool of one address family. */
+export interface FamilyPicks {
+  subnet: NeutronPick;
+  pool: NeutronPick;
+}
+
+/** What the user chose in Neutron terms (translated from Docker's `-o` / `--ipam-opt` maps). */
+export interface NeutronChoices {
+  network: NeutronPick;
+  /** Neutron `shared` of a network made here, or required of a user network/pool. */
+  shared: boolean;
+  sharedOption: string;
+  v4: FamilyPicks;
+  v6: FamilyPicks;
+}
+
 export interface CreateNetworkRequest {
   networkId: string;
   ipv4Data: PoolData[];
   ipv6Data: PoolData[];
-  /** The `-o` map (`Options["com.docker.network.generic"]`), values as strings. */
-  genericOptions: Record<string, string>;
+  neutron: NeutronChoices;
   enableIpv6: boolean;
 }
 
@@ -31,7 +57,6 @@ export interface CreateEndpointRequest {
   address?: string;
   addressIpv6?: string;
   macAddress?: string;
-  options: Record<string, unknown>;
 }
 
 /** What CreateEndpoint answers inside `Interface`; only the fields Docker did not send. */
@@ -48,7 +73,6 @@ export interface EndpointRef {
 
 export interface JoinRequest extends EndpointRef {
   sandboxKey: string;
-  options: Record<string, unknown>;
 }
 
 export interface StaticRoute {
@@ -81,8 +105,8 @@ export interface RequestPoolRequest {
   addressSpace: string;
   pool: string;
   subPool: string;
-  /** The `--ipam-opt` map. */
-  options: Record<string, string>;
+  /** From the `--ipam-opt` map. */
+  neutron: NeutronChoices;
   v6: boolean;
 }
 
@@ -96,7 +120,10 @@ export interface RequestAddressRequest {
   poolId: string;
   /** Plain IP or empty. */
   address: string;
-  options: Record<string, string>;
+  /** Docker asks for the network's gateway address (`RequestAddressType` = gateway). */
+  gateway: boolean;
+  /** The endpoint's MAC when Docker sent one; kuryr IPAM creates the port with it. */
+  macAddress?: string;
 }
 
 export interface ReleaseAddressRequest {

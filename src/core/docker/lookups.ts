@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError, isNotFound } from '../../common/errors.js
 import { type NetworkEntry } from './lookup-cache.js';
 import type { Network, Port, Subnet, SubnetPool, TaggableKind } from '../shared/neutron-types.js';
 import { endpointPortName, networkName } from './naming.js';
+import type { NeutronPick } from './libnetwork.js';
 import type { CoreContext } from './service-context.js';
 import { existingNetworkTag, idTagFilter, idTags } from './tags.js';
 import { started } from '../../common/promises.js';
@@ -112,34 +113,32 @@ export function poolPrefix(ctx: CoreContext, pool: SubnetPool): string {
   return first;
 }
 
-/** Resolves `neutron.subnet.name` to one subnet ID (fixes Q9: the error names the subnet). */
-export async function resolveSubnetName(ctx: CoreContext, name: string, key: string): Promise<string> {
+/** Resolves a subnet name to one subnet ID; the error names the subnet and the option. */
+export async function resolveSubnetName(ctx: CoreContext, name: string, option: string): Promise<string> {
   const subnets = await ctx.neutron.listSubnets({ name });
-  if (subnets.length === 0) throw new NotFoundError(`no Neutron subnet is named '${name}' (option ${key})`);
-  if (subnets.length > 1) throw new ConflictError(`multiple Neutron subnets are named '${name}' (option ${key}); use the uuid option`);
+  if (subnets.length === 0) throw new NotFoundError(`no Neutron subnet is named '${name}' (option ${option})`);
+  if (subnets.length > 1) throw new ConflictError(`multiple Neutron subnets are named '${name}' (option ${option}); use the uuid option`);
   return (subnets[0] as Subnet).id;
 }
 
-/** The user subnet hint of a family: the uuid option, or the name option resolved. */
-export async function subnetHint(ctx: CoreContext, options: Record<string, unknown>, keys: { subnetUuid: string; subnetName: string }): Promise<string | undefined> {
-  const uuid = options[keys.subnetUuid];
-  if (typeof uuid === 'string' && uuid !== '') return uuid;
-  const name = options[keys.subnetName];
-  if (typeof name === 'string' && name !== '') return resolveSubnetName(ctx, name, keys.subnetName);
+/** The user subnet hint of a family: its UUID, or its name resolved. */
+export async function subnetHint(ctx: CoreContext, subnet: NeutronPick): Promise<string | undefined> {
+  if (subnet.uuid !== undefined) return subnet.uuid;
+  if (subnet.name !== undefined) return resolveSubnetName(ctx, subnet.name, subnet.nameOption);
   return undefined;
 }
 
-/** A user pool given by `neutron.pool.uuid` (wins) or `neutron.pool.name`; throws naming the option. */
-export async function userPool(ctx: CoreContext, uuid: string | undefined, name: string | undefined, keys: { poolUuid: string; poolName: string }): Promise<SubnetPool | undefined> {
-  if (uuid !== undefined) {
-    const pool = await getPoolOrNull(ctx, uuid);
-    if (pool === null) throw new NotFoundError(`Neutron subnetpool ${uuid} given in ${keys.poolUuid} does not exist`);
+/** A user pool picked by UUID (wins) or name; throws naming the option. */
+export async function userPool(ctx: CoreContext, pick: NeutronPick): Promise<SubnetPool | undefined> {
+  if (pick.uuid !== undefined) {
+    const pool = await getPoolOrNull(ctx, pick.uuid);
+    if (pool === null) throw new NotFoundError(`Neutron subnetpool ${pick.uuid} given in ${pick.uuidOption} does not exist`);
     return pool;
   }
-  if (name !== undefined) {
-    const pools = await ctx.neutron.listSubnetPools({ name });
-    if (pools.length === 0) throw new NotFoundError(`no Neutron subnetpool is named '${name}' (option ${keys.poolName})`);
-    if (pools.length > 1) throw new ConflictError(`multiple Neutron subnetpools are named '${name}' (option ${keys.poolName})`);
+  if (pick.name !== undefined) {
+    const pools = await ctx.neutron.listSubnetPools({ name: pick.name });
+    if (pools.length === 0) throw new NotFoundError(`no Neutron subnetpool is named '${pick.name}' (option ${pick.nameOption})`);
+    if (pools.length > 1) throw new ConflictError(`multiple Neutron subnetpools are named '${pick.name}' (option ${pick.nameOption})`);
     return pools[0];
   }
   return undefined;

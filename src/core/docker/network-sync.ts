@@ -12,7 +12,6 @@
 import { errorMessage } from '../../common/errors.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
 import type { Network, Subnet } from '../shared/neutron-types.js';
-import { OPT } from './service-context.js';
 import { TAG_LH_PREFIX, hasIdTags } from './tags.js';
 import { MAX_TAG_LENGTH } from '../shared/tag-limit.js';
 
@@ -33,8 +32,10 @@ export interface DockerNetworkSpec {
   ipamDriver: string;
   subnets: Array<{ subnet: string; gateway?: string }>;
   enableIpv6: boolean;
-  options: Record<string, string>;
-  ipamOptions: Record<string, string>;
+  /** The Neutron network the Docker network stands for (the engine client passes it as `-o neutron.net.uuid`); absent lets the driver make one. */
+  neutronNetworkId?: string;
+  /** Neutron `shared` of that network (passed as `neutron.net.shared` to both the driver and IPAM). */
+  shared: boolean;
   labels: Record<string, string>;
 }
 
@@ -150,15 +151,14 @@ async function adoptionSpec(neutron: NeutronApi, net: Network, name: string, dri
     .map((v) => subnets.filter((s) => s.ipVersion === v).sort(kuryrFirst)[0])
     .filter((s): s is Subnet => s !== undefined);
   if (chosen.length === 0) return undefined;
-  const shared: Record<string, string> = net.shared ? { [OPT.netShared]: 'true' } : {};
   return {
     name,
     driver,
     ipamDriver: driver,
     subnets: chosen.map((s) => (s.gatewayIp !== null ? { subnet: s.cidr, gateway: s.gatewayIp } : { subnet: s.cidr })),
     enableIpv6: chosen.some((s) => s.ipVersion === 6),
-    options: { [OPT.netUuid]: net.id, ...shared },
-    ipamOptions: shared,
+    neutronNetworkId: net.id,
+    shared: net.shared,
     labels: { [LABEL_ADOPTED]: net.id },
   };
 }

@@ -5,12 +5,12 @@
 import { ConflictError, NeutronError, NotFoundError, errorMessage, isNotFound } from '../../common/errors.js';
 import { UndoStack } from '../../common/undo.js';
 import { normalizeCidr, splitAddress } from '../../common/cidr.js';
-import type { CreateNetworkRequest, NetworkUseCases, PoolData } from './libnetwork.js';
+import type { CreateNetworkRequest, FamilyPicks, NetworkUseCases, NeutronChoices, NeutronPick, PoolData } from './libnetwork.js';
 import { dropTag, ensureTag, findNetworkByDid, getPoolOrNull, onlyNetwork, subnetHint, writeTags } from './lookups.js';
 import { isKuryrSubnetName, networkName, subnetName, subnetpoolName } from './naming.js';
 import type { SubnetCreate } from '../shared/neutron-api.js';
 import type { Network, Subnet } from '../shared/neutron-types.js';
-import { type CoreContext, OPT, boolFromString, familyKeys, opt } from './service-context.js';
+import type { CoreContext } from './service-context.js';
 import { adoptedElsewhere, deleteOrphanedKuryrNetwork, heldByOtherHost, releaseAdoptedNetwork } from './sharing.js';
 import { existingNetworkTag, idTags } from './tags.js';
 import { started } from '../../common/promises.js';
@@ -31,18 +31,17 @@ export class Networks implements NetworkUseCases {
   async createNetwork(req: CreateNetworkRequest): Promise<void> {
     const ctx = this.ctx;
     await ctx.locks.run(`net:${req.networkId}`, async () => {
-      const o = req.genericOptions;
-      const shared = boolFromString(o[OPT.netShared]);
+      const choices = req.neutron;
       const plans: SubnetPlan[] = [];
       for (const [v6, data] of [[false, req.ipv4Data[0]], [true, req.ipv6Data[0]]] as Array<[boolean, PoolData | undefined]>) {
         if (data === undefined || data.pool === '') continue;
-        plans.push(await planSubnet(ctx, o, v6, data));
+        plans.push(await planSubnet(ctx, v6 ? choices.v6 : choices.v4, v6, data));
       }
       ctx.cache.forgetNetwork(req.networkId);
       const epoch = ctx.cache.networks.epoch;
       await UndoStack.guard(
         async (undo) => {
-          const { net, created } = await ensureNetwork(ctx, req.networkId, o, shared, undo);
+          const { net, created } = await ensureNetwork(ctx, req.networkId, choices, undo);
           const subnets = await ensureSubnets(ctx, net, plans, undo);
           // A network made here has exactly these subnets: remember it for CreateEndpoint/Join.
           if (created) ctx.cache.networks.set(req.networkId, { network: net, subnets }, epoch);
@@ -67,24 +66,22 @@ export class Networks implements NetworkUseCases {
   }
 }
 
-async function planSubnet(ctx: CoreContext, o: Record<string, string>, v6: boolean, data: PoolData): Promise<SubnetPlan> {
-  const keys = familyKeys(v6);
+async function planSubnet(ctx: CoreContext, picks: FamilyPicks, v6: boolean, data: PoolData): Promise<SubnetPlan> {
   const cidr = normalizeCidr(data.pool, v6 ? 'IPv6Data.Pool' : 'IPv4Data.Pool');
   const gateway = data.gateway !== undefined && data.gateway !== '' ? splitAddress(data.gateway).ip : undefined;
-  const uuid = opt(o, keys.poolUuid);
+  const { uuid, name } = picks.pool;
   if (uuid !== undefined) {
     const pool = await getPoolOrNull(ctx, uuid);
-    if (pool === null) throw new NotFoundError(`Neutron subnetpool ${uuid} given in ${keys.poolUuid} does not exist`);
+    if (pool === null) throw new NotFoundError(`Neutron subnetpool ${uuid} given in ${picks.pool.uuidOption} does not exist`);
     return { v6, pool: data.pool, cidr, gateway, poolId: pool.id };
   }
-  const name = opt(o, keys.poolName);
   if (name !== undefined) {
     // The subnet-id tag filter applies only to kuryr pools; a user pool never carries it (fixes Q24).
     const pools = await ctx.neutron.listSubnetPools({ name });
-    if (pools[0] === undefined) throw new NotFoundError(`no Neutron subnetpool is named '${name}' (option ${keys.poolName})`);
+    if (pools[0] === undefined) throw new NotFoundError(`no Neutron subnetpool is named '${name}' (option ${picks.pool.nameOption})`);
     return { v6, pool: data.pool, cidr, gateway, poolId: pools[0].id };
   }
-  const hint = await subnetHint(ctx, o, keys);
+  const hint = await subnetHint(ctx, picks.subnet);
   const derived = subnetpoolName(ctx.options.subnetpoolNamePrefix, cidr);
   const pools = await ctx.neutron.listSubnetPools(hint !== undefined ? { name: derived, tags: [hint] } : { name: derived });
   if (pools.length > 1) ctx.log.warn({ name: derived }, 'several kuryr subnetpools match; using the first');
@@ -98,12 +95,11 @@ async function planSubnet(ctx: CoreContext, o: Record<string, string>, v6: boole
 async function ensureNetwork(
   ctx: CoreContext,
   did: string,
-  o: Record<string, string>,
-  shared: boolean,
+  choices: NeutronChoices,
   undo: UndoStack,
 ): Promise<{ net: Network; created: boolean }> {
-  const uuid = opt(o, OPT.netUuid);
-  const name = opt(o, OPT.netName);
+  const { shared } = choices;
+  const { uuid, name } = choices.network;
   if (uuid === undefined && name === undefined) {
     const found = await findNetworkByDid(ctx, did);
     if (found !== null) return { net: found, created: false };
@@ -113,9 +109,9 @@ async function ensureNetwork(
     if (ctx.flags.tag) await ctx.neutron.setTags('networks', net.id, [...net.tags, ...idTags(did)]);
     return { net: { ...net, tags: [...net.tags, ...idTags(did)] }, created: true };
   }
-  const net = await existingNetwork(ctx, uuid, name);
+  const net = await existingNetwork(ctx, choices.network);
   if (net.shared !== shared) {
-    throw new ConflictError(`Neutron network ${net.id} has shared=${net.shared}, which conflicts with ${OPT.netShared}=${shared}`);
+    throw new ConflictError(`Neutron network ${net.id} has shared=${net.shared}, which conflicts with ${choices.sharedOption}=${shared}`);
   }
   if (ctx.flags.tag) {
     // The current tags are known: add the missing ones in one `PUT /networks/{id}/tags`.
@@ -131,18 +127,19 @@ async function ensureNetwork(
   return { net, created: false };
 }
 
-async function existingNetwork(ctx: CoreContext, uuid: string | undefined, name: string | undefined): Promise<Network> {
+async function existingNetwork(ctx: CoreContext, pick: NeutronPick): Promise<Network> {
+  const { uuid, name } = pick;
   if (uuid !== undefined) {
     try {
       return await ctx.neutron.getNetwork(uuid);
     } catch (err) {
-      if (isNotFound(err)) throw new NotFoundError(`Neutron network ${uuid} given in ${OPT.netUuid} does not exist`, { cause: err });
+      if (isNotFound(err)) throw new NotFoundError(`Neutron network ${uuid} given in ${pick.uuidOption} does not exist`, { cause: err });
       throw err;
     }
   }
   const nets = await ctx.neutron.listNetworks({ name: name as string });
-  if (nets.length > 1) throw new ConflictError(`multiple Neutron networks are named '${name}' (option ${OPT.netName}); use ${OPT.netUuid}`);
-  if (nets[0] === undefined) throw new NotFoundError(`no Neutron network is named '${name}' (option ${OPT.netName})`);
+  if (nets.length > 1) throw new ConflictError(`multiple Neutron networks are named '${name}' (option ${pick.nameOption}); use ${pick.uuidOption}`);
+  if (nets[0] === undefined) throw new NotFoundError(`no Neutron network is named '${name}' (option ${pick.nameOption})`);
   return nets[0];
 }
 

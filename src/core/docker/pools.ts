@@ -9,7 +9,7 @@ import type { PoolUseCases, RequestPoolRequest, RequestPoolResult } from './libn
 import { dropTag, ensureTag, getPoolOrNull, isKuryrOwnedPool, subnetHint, userPool } from './lookups.js';
 import { isKuryrSubnetName, subnetpoolName } from './naming.js';
 import type { SubnetPool } from '../shared/neutron-types.js';
-import { type CoreContext, OPT, boolFromString, familyKeys, opt } from './service-context.js';
+import type { CoreContext } from './service-context.js';
 import { holdPool, leaveSharedPool } from './sharing.js';
 import { TAG_POOL_EXISTING } from './tags.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
@@ -19,9 +19,9 @@ export class Pools implements PoolUseCases {
 
   async requestPool(req: RequestPoolRequest): Promise<RequestPoolResult> {
     const ctx = this.ctx;
-    const keys = familyKeys(req.v6);
-    const shared = boolFromString(req.options[OPT.netShared]);
-    const user = () => userPool(ctx, opt(req.options, keys.poolUuid), opt(req.options, keys.poolName), keys);
+    const picks = req.v6 ? req.neutron.v6 : req.neutron.v4;
+    const { shared } = req.neutron;
+    const user = () => userPool(ctx, picks.pool);
     if (req.pool === '') return requestDefaultPool(ctx, req.v6, shared, user);
 
     const field = req.subPool !== '' ? 'SubPool' : 'Pool';
@@ -30,13 +30,13 @@ export class Pools implements PoolUseCases {
       throw new InvalidInputError(`${field} ${cidr} is not an IPv${req.v6 ? 6 : 4} CIDR (V6=${req.v6})`, field);
     }
     return ctx.locks.run(`pool:${cidr}`, async () => {
-      const hint = await subnetHint(ctx, req.options, keys);
+      const hint = await subnetHint(ctx, picks.subnet);
       const given = await user();
       if (given !== undefined) {
         const first = given.prefixes[0];
         if (first !== undefined && normalizeCidr(first) === cidr) {
           if (given.shared !== shared) {
-            throw new ConflictError(`subnetpool ${given.id} has shared=${given.shared}, which conflicts with the requested ${OPT.netShared}=${shared}`);
+            throw new ConflictError(`subnetpool ${given.id} has shared=${given.shared}, which conflicts with the requested ${req.neutron.sharedOption}=${shared}`);
           }
           if (ctx.flags.tagExt) await ensureTag(ctx, 'subnetpools', given.id, given.tags, TAG_POOL_EXISTING);
           return { poolId: given.id, pool: cidr, data: {} };

@@ -42,9 +42,9 @@ export class DockerEngineClient implements DockerEngineApi {
       IPAM: {
         Driver: spec.ipamDriver,
         Config: spec.subnets.map((s) => (s.gateway !== undefined ? { Subnet: s.subnet, Gateway: s.gateway } : { Subnet: s.subnet })),
-        Options: spec.ipamOptions,
+        Options: networkCreateOptions(spec).ipamOptions,
       },
-      Options: spec.options,
+      Options: networkCreateOptions(spec).options,
       Labels: spec.labels,
     };
     const created = (await this.call('POST', '/networks/create', body)) as { Id: string };
@@ -88,4 +88,14 @@ export class DockerEngineClient implements DockerEngineApi {
       req.end(payload);
     });
   }
+}
+
+/**
+ * The `-o` and `--ipam-opt` maps of an adopted network, with the option names kuryr's driver reads
+ * (the Python driver's `neutron.net.uuid` and `neutron.net.shared`).
+ */
+export function networkCreateOptions(spec: Pick<DockerNetworkSpec, 'neutronNetworkId' | 'shared'>): { options: Record<string, string>; ipamOptions: Record<string, string> } {
+  const shared: Record<string, string> = spec.shared ? { 'neutron.net.shared': 'true' } : {};
+  const network: Record<string, string> = spec.neutronNetworkId !== undefined ? { 'neutron.net.uuid': spec.neutronNetworkId } : {};
+  return { options: { ...network, ...shared }, ipamOptions: shared };
 }
