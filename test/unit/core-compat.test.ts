@@ -40,10 +40,10 @@ describe('Python-created state', () => {
     const s = await pythonState(neutron, did, eid);
     const h = await makeHarness({ neutron });
     // Docker replays CreateEndpoint after a driver swap: the port is found by name and gets tags.
-    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: '10.5.0.20/24', macAddress: s.port.macAddress});
+    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: '10.5.0.20/24', macAddress: s.port.macAddress });
     assert.equal(neutron.userPorts().length, 1);
     assert.ok(h.binder.plugged.has(s.port.id));
-    const j = await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef'});
+    const j = await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef' });
     assert.equal(j.srcName, `t_c${s.port.id.slice(0, 11)}`);
     assert.equal(j.gateway, '10.5.0.1');
     await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
@@ -63,7 +63,7 @@ describe('Python-created state', () => {
     const s = await pythonState(neutron, did, eid);
     const h = await makeHarness({ neutron });
     assert.deepEqual(await h.service.sandboxes.endpointOperInfo({ networkId: did, endpointId: eid }), { status: 'ACTIVE' });
-    const j = await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef'});
+    const j = await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef' });
     assert.equal(j.srcName, `t_c${s.port.id.slice(0, 11)}`);
     // DeleteEndpoint of a Python-plugged device: unplugged by port, no tags to remove.
     await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
@@ -106,10 +106,10 @@ describe('no-tag mode (best effort)', () => {
     const net = [...h.neutron.networks.values()][0]!;
     assert.equal(net.name, did);
     assert.deepEqual(net.tags, []);
-    const addr = await h.service.addresses.requestAddress({ poolId: r.poolId, address: '', ...macOption(randomMac())});
-    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac()});
+    const addr = await h.service.addresses.requestAddress({ poolId: r.poolId, address: '', ...macOption(randomMac()) });
+    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac() });
     assert.equal(h.neutron.userPorts()[0]!.name, `${eid}-port`);
-    await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef'});
+    await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef' });
     await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
     await h.service.addresses.releaseAddress({ poolId: r.poolId, address: ipOf(addr) });
     await h.service.addresses.releaseAddress({ poolId: r.poolId, address: ipOf(r.gateway) });

@@ -11,9 +11,9 @@ async function endpoint(h: Harness, v6 = false) {
   const did = hexId();
   const eid = hexId();
   const r = await dockerNetworkCreate(h, { did, subnet: '10.70.0.0/24', ...(v6 ? { v6: { subnet: 'fd70::/64' } } : {}) });
-  const a4 = await h.service.addresses.requestAddress({ poolId: r.poolId, address: '', ...macOption(randomMac())});
-  const a6 = v6 ? await h.service.addresses.requestAddress({ poolId: r.poolId6!, address: '', ...macOption(randomMac())}) : undefined;
-  await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: a4, addressIpv6: a6, macAddress: randomMac()});
+  const a4 = await h.service.addresses.requestAddress({ poolId: r.poolId, address: '', ...macOption(randomMac()) });
+  const a6 = v6 ? await h.service.addresses.requestAddress({ poolId: r.poolId6!, address: '', ...macOption(randomMac()) }) : undefined;
+  await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: a4, addressIpv6: a6, macAddress: randomMac() });
   const port = h.neutron.userPorts()[0]!;
   return { did, eid, port };
 }

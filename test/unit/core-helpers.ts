@@ -74,11 +74,11 @@ export async function dockerNetworkCreate(
   args: { did: string; subnet?: string; ipRange?: string; gateway?: string; ipamOpts?: Record<string, string>; opts?: Record<string, string>; v6?: { subnet: string; gateway?: string } },
 ): Promise<{ poolId: string; pool: string; gateway: string; poolId6?: string; pool6?: string; gateway6?: string }> {
   const rp = await h.service.pools.requestPool({ addressSpace: 'no_address_space', pool: args.subnet ?? '', subPool: args.ipRange ?? '', neutron: choices(args.ipamOpts ?? {}), v6: false });
-  const gw = await h.service.addresses.requestAddress({ poolId: rp.poolId, address: args.gateway ?? '', ...GATEWAY});
+  const gw = await h.service.addresses.requestAddress({ poolId: rp.poolId, address: args.gateway ?? '', ...GATEWAY });
   let v6: { poolId6: string; pool6: string; gateway6: string } | undefined;
   if (args.v6 !== undefined) {
     const rp6 = await h.service.pools.requestPool({ addressSpace: 'no_address_space', pool: args.v6.subnet, subPool: '', neutron: choices(args.ipamOpts ?? {}), v6: true });
-    const gw6 = await h.service.addresses.requestAddress({ poolId: rp6.poolId, address: args.v6.gateway ?? '', ...GATEWAY});
+    const gw6 = await h.service.addresses.requestAddress({ poolId: rp6.poolId, address: args.v6.gateway ?? '', ...GATEWAY });
     v6 = { poolId6: rp6.poolId, pool6: rp6.pool, gateway6: gw6 };
   }
   await h.service.networks.createNetwork({

@@ -16,8 +16,8 @@ describe('gateway and pools', () => {
     const subnet = [...h.neutron.subnets.values()][0]!;
     assert.equal(subnet.gatewayIp, '10.20.0.1');
     // After the subnet exists, an empty gateway request answers Neutron's gateway.
-    assert.equal(await h.service.addresses.requestAddress({ poolId: r.poolId, address: '', ...GATEWAY}), '10.20.0.1/16');
-    await assert.rejects(h.service.addresses.requestAddress({ poolId: r.poolId, address: '10.20.0.9', ...GATEWAY}), /does not match gateway 10\.20\.0\.1/);
+    assert.equal(await h.service.addresses.requestAddress({ poolId: r.poolId, address: '', ...GATEWAY }), '10.20.0.1/16');
+    await assert.rejects(h.service.addresses.requestAddress({ poolId: r.poolId, address: '10.20.0.9', ...GATEWAY }), /does not match gateway 10\.20\.0\.1/);
   });
 
   test('no --subnet: a free block of the default pool `kuryr`; the default pool survives', async () => {
@@ -32,9 +32,9 @@ describe('gateway and pools', () => {
     assert.equal(ra.gateway, '10.10.0.1/24');
     assert.notEqual(ra.poolId, dflt.id);
     const eid = hexId();
-    const addr = await h.service.addresses.requestAddress({ poolId: rb.poolId, address: '', ...macOption(randomMac())});
+    const addr = await h.service.addresses.requestAddress({ poolId: rb.poolId, address: '', ...macOption(randomMac()) });
     assert.match(addr, /^10\.10\.1\.\d+\/24$/);
-    await h.service.endpoints.createEndpoint({ networkId: b, endpointId: eid, address: addr, macAddress: randomMac()});
+    await h.service.endpoints.createEndpoint({ networkId: b, endpointId: eid, address: addr, macAddress: randomMac() });
     await h.service.endpoints.deleteEndpoint({ networkId: b, endpointId: eid });
     await h.service.addresses.releaseAddress({ poolId: rb.poolId, address: ipOf(addr) });
     for (const [did, r] of [[a, ra], [b, rb]] as const) {
@@ -79,7 +79,7 @@ describe('addresses', () => {
   test('--aux-address on a new network is tolerated (Q10)', async () => {
     const h = await makeHarness();
     const rp = await h.service.pools.requestPool({ addressSpace: '', pool: '10.30.0.0/24', subPool: '', neutron: choices({}), v6: false });
-    assert.equal(await h.service.addresses.requestAddress({ poolId: rp.poolId, address: '10.30.0.200', gateway: false}), '10.30.0.200/24');
+    assert.equal(await h.service.addresses.requestAddress({ poolId: rp.poolId, address: '10.30.0.200', gateway: false }), '10.30.0.200/24');
     await h.service.addresses.releaseAddress({ poolId: rp.poolId, address: '10.30.0.200' });
     await h.service.pools.releasePool(rp.poolId);
     assert.equal(h.neutron.pools.size, 0);
@@ -93,12 +93,12 @@ describe('addresses', () => {
     const did = hexId();
     const eid = hexId();
     const r = await dockerNetworkCreate(h, { did, subnet: '192.168.7.0/24', gateway: '192.168.7.1', opts: { 'neutron.net.uuid': net.id } });
-    const addr = await h.service.addresses.requestAddress({ poolId: r.poolId, address: '192.168.7.50', ...macOption(randomMac())});
+    const addr = await h.service.addresses.requestAddress({ poolId: r.poolId, address: '192.168.7.50', ...macOption(randomMac()) });
     assert.equal(addr, '192.168.7.50/24');
     assert.equal(h.neutron.userPorts().length, 1);
     assert.deepEqual(h.neutron.ports.get(user.id)!.tags, ['kuryr.port.existing']);
     const mac = randomMac();
-    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac});
+    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac });
     let p = h.neutron.ports.get(user.id)!;
     assert.equal(p.hostId, HOST);
     assert.equal(p.deviceOwner, 'compute:kuryr');
@@ -127,7 +127,7 @@ describe('addresses', () => {
     const r4 = await dockerNetworkCreate(h, { did, subnet: '10.40.0.0/24', v6: { subnet: 'fd40::/64' } });
     const eid = hexId();
     // A dual-address port made by CreateEndpoint (no IPAM ports): v4 first, v6 second.
-    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: '10.40.0.10/24', addressIpv6: 'fd40::10/64', macAddress: randomMac()});
+    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: '10.40.0.10/24', addressIpv6: 'fd40::10/64', macAddress: randomMac() });
     await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
     await h.service.addresses.releaseAddress({ poolId: r4.poolId6!, address: 'fd40::10' });
     assert.equal(h.neutron.userPorts().length, 0);

@@ -18,9 +18,9 @@ async function twoHosts(scope: 'local' | 'global' = 'local'): Promise<{ neutron:
 async function run(h: Harness, did: string, poolId: string): Promise<{ eid: string; ip: string }> {
   const eid = hexId();
   const mac = randomMac();
-  const address = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(mac)});
-  await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address, macAddress: mac});
-  await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/x'});
+  const address = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(mac) });
+  await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address, macAddress: mac });
+  await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/x' });
   return { eid, ip: ipOf(address) };
 }
 
@@ -139,7 +139,7 @@ describe('multi-host, global scope (seed 001)', () => {
     assert.equal(b.service.capabilities().scope, 'global');
     const did = hexId();
     const n = await dockerNetworkCreate(a, { did, subnet: '10.5.0.0/24', gateway: '10.5.0.1' });
-    const gwAgain = await b.service.addresses.requestAddress({ poolId: n.poolId, address: '10.5.0.1', ...GATEWAY});
+    const gwAgain = await b.service.addresses.requestAddress({ poolId: n.poolId, address: '10.5.0.1', ...GATEWAY });
     assert.equal(gwAgain, '10.5.0.1/24');
     const ca = await run(a, did, n.poolId);
     const cb = await run(b, did, n.poolId);

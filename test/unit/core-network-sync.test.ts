@@ -22,7 +22,7 @@ class FakeEngine implements DockerEngineApi {
     const id = hexId();
     const s = spec.subnets[0]!;
     const rp = await this.h.service.pools.requestPool({ addressSpace: 'no_address_space', pool: s.subnet, subPool: '', neutron: choices(networkCreateOptions(spec).ipamOptions), v6: false });
-    const gateway = await this.h.service.addresses.requestAddress({ poolId: rp.poolId, address: s.gateway ?? '', ...GATEWAY});
+    const gateway = await this.h.service.addresses.requestAddress({ poolId: rp.poolId, address: s.gateway ?? '', ...GATEWAY });
     await this.h.service.networks.createNetwork({
       networkId: id,
       ipv4Data: [{ addressSpace: 'no_address_space', pool: rp.pool, gateway, auxAddresses: {} }],

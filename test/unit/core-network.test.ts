@@ -29,8 +29,8 @@ describe('existing Neutron network', () => {
       assert.deepEqual(h.neutron.subnets.get(subnet.id)!.tags, [poolId]);
 
       const eid = hexId();
-      const addr = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac())});
-      await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac()});
+      const addr = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac()) });
+      await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac() });
       await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
       await h.service.addresses.releaseAddress({ poolId, address: ipOf(addr) });
       await h.service.addresses.releaseAddress({ poolId, address: ipOf(gateway) });
@@ -88,7 +88,7 @@ describe('user subnetpools (neutron.pool.uuid / neutron.pool.name)', () => {
       const subnet = [...h.neutron.subnets.values()][0]!;
       assert.equal(subnet.subnetpoolId, pool.id);
       assert.equal(h.neutron.pools.size, 1, 'no kuryrPool created');
-      const addr = await h.service.addresses.requestAddress({ poolId: pool.id, address: '', ...macOption(randomMac())});
+      const addr = await h.service.addresses.requestAddress({ poolId: pool.id, address: '', ...macOption(randomMac()) });
       await h.service.addresses.releaseAddress({ poolId: pool.id, address: ipOf(addr) });
       await h.service.addresses.releaseAddress({ poolId: pool.id, address: ipOf(r.gateway) });
       await h.service.pools.releasePool(pool.id);
@@ -106,7 +106,7 @@ describe('replays', () => {
     const h = await makeHarness();
     const did = hexId();
     const rp = await h.service.pools.requestPool({ addressSpace: '', pool: '10.3.0.0/24', subPool: '', neutron: choices({}), v6: false });
-    const gw = await h.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...GATEWAY});
+    const gw = await h.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...GATEWAY });
     const req = { networkId: did, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], neutron: choices({}), enableIpv6: false };
     await h.service.networks.createNetwork(req);
     await h.service.networks.createNetwork(req);

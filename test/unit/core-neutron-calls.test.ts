@@ -77,13 +77,13 @@ async function containerRun(h: Harness, take: () => Call[], did: string, poolId:
   const mac = randomMac();
   const seen: Record<string, Call[]> = {};
   take();
-  const addr = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(mac)});
+  const addr = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(mac) });
   seen.requestAddress = take();
   within(cold ? 'RequestAddress (cold)' : 'RequestAddress', seen.requestAddress, cold ? BUDGET.requestAddressCold : BUDGET.requestAddressWarm);
-  await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac});
+  await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac });
   seen.createEndpoint = take();
   within('CreateEndpoint', seen.createEndpoint, BUDGET.createEndpoint);
-  await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab'});
+  await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab' });
   seen.join = take();
   within('Join', seen.join, BUDGET.join);
   await h.service.connectivity.programExternalConnectivity({ networkId: did, endpointId: eid, exposedPorts: [] });
@@ -137,11 +137,11 @@ describe('Neutron calls per Docker verb (docker run --rm)', () => {
     const did = hexId();
     const eid = hexId();
     const { poolId } = await dockerNetworkCreate(h1, { did, subnet: '10.3.0.0/24' });
-    const addr = await h1.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac())});
-    await h1.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac()});
+    const addr = await h1.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac()) });
+    await h1.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac() });
     const h2 = await makeHarness({ neutron, binder: h1.binder });
     await h2.service.connectivity.programExternalConnectivity({ networkId: did, endpointId: eid, exposedPorts: [{ proto: 6, port: 80 }] });
-    const j = await h2.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab'});
+    const j = await h2.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab' });
     assert.equal(j.gateway, '10.3.0.1');
     await h2.service.connectivity.revokeExternalConnectivity({ networkId: did, endpointId: eid });
     assert.equal(neutron.securityGroups.size, 0);
@@ -165,9 +165,9 @@ describe('look-up caches heal on a stale entry (global scope: another host chang
     await h2.service.pools.releasePool(poolId);
     await h2.service.networks.deleteNetwork(did);
     const named = (e: unknown) => e instanceof NotFoundError && e.message.includes(did) && e.message.includes('no Neutron network');
-    await assert.rejects(h1.service.endpoints.createEndpoint({ networkId: did, endpointId: hexId(), address: '10.4.0.9/24'}), named);
-    await assert.rejects(h1.service.sandboxes.join({ networkId: did, endpointId: hexId(), sandboxKey: '/x'}), named);
-    await assert.rejects(h1.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac())}), NotFoundError);
+    await assert.rejects(h1.service.endpoints.createEndpoint({ networkId: did, endpointId: hexId(), address: '10.4.0.9/24' }), named);
+    await assert.rejects(h1.service.sandboxes.join({ networkId: did, endpointId: hexId(), sandboxKey: '/x' }), named);
+    await assert.rejects(h1.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac()) }), NotFoundError);
   });
 
   test('the Docker network now maps to another Neutron network: CreateEndpoint retries with a fresh look-up', async () => {
@@ -183,7 +183,7 @@ describe('look-up caches heal on a stale entry (global scope: another host chang
     const moved = await neutron.createNetwork({ name: 'moved' });
     await neutron.setTags('networks', moved.id, [...old.tags]);
     await neutron.createSubnet({ name: 'kuryr-subnet-10.5.0.0/24', networkId: moved.id, ipVersion: 4, cidr: '10.5.0.0/24', subnetpoolId: poolId, gatewayIp: '10.5.0.1' });
-    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: '10.5.0.20/24', macAddress: randomMac()});
+    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: '10.5.0.20/24', macAddress: randomMac() });
     const port = neutron.userPorts()[0]!;
     assert.equal(port.networkId, moved.id);
     assert.equal(h.binder.plugged.get(port.id)?.networkId, moved.id);
@@ -195,9 +195,9 @@ describe('look-up caches heal on a stale entry (global scope: another host chang
     const h2 = await makeHarness({ neutron, hostId: 'host-2' });
     const did = hexId();
     const rp = await h1.service.pools.requestPool({ addressSpace: 'x', pool: '10.6.0.0/24', subPool: '', neutron: choices({}), v6: false });
-    const gw = await h1.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...GATEWAY});
+    const gw = await h1.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...GATEWAY });
     await h1.service.networks.createNetwork({ networkId: did, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], neutron: choices({}), enableIpv6: false });
-    const a1 = await h1.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(randomMac())});
+    const a1 = await h1.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(randomMac()) });
     await h1.service.addresses.releaseAddress({ poolId: rp.poolId, address: ipOf(a1) });
     // Elsewhere the network is rebuilt on the same pool: a new subnet (and network) behind the PoolID.
     await h2.service.networks.deleteNetwork(did);
@@ -205,11 +205,11 @@ describe('look-up caches heal on a stale entry (global scope: another host chang
     await h2.service.networks.createNetwork({ networkId: did2, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], neutron: choices({}), enableIpv6: false });
     const fresh = [...neutron.subnets.values()][0]!;
     // h2 allocates an address; h1's cached subnet is the old one, yet it releases the port.
-    const a3 = await h2.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(randomMac())});
+    const a3 = await h2.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(randomMac()) });
     await h1.service.addresses.releaseAddress({ poolId: rp.poolId, address: ipOf(a3) });
     assert.equal(neutron.userPorts().length, 0);
     // RequestAddress on the stale entry hits a 404 and re-reads the pool's subnet.
-    const a2 = await h1.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(randomMac())});
+    const a2 = await h1.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(randomMac()) });
     assert.equal(neutron.userPorts()[0]!.fixedIps[0]!.subnetId, fresh.id);
     await h1.service.addresses.releaseAddress({ poolId: rp.poolId, address: ipOf(a2) });
     assert.equal(neutron.userPorts().length, 0);

@@ -29,7 +29,7 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
     assert.equal(neutron.networks.size, 0);
 
     // RequestAddress gateway: no subnet yet, echoed with the pool prefix
-    const gw = await service.addresses.requestAddress({ poolId: rp.poolId, address: '10.0.0.1', ...GATEWAY});
+    const gw = await service.addresses.requestAddress({ poolId: rp.poolId, address: '10.0.0.1', ...GATEWAY });
     assert.equal(gw, '10.0.0.1/24');
     assert.equal(neutron.subnets.size, 0);
     assert.equal(neutron.ports.size, 0);
@@ -53,7 +53,7 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
     assert.equal(neutron.userPorts().length, 0);
 
     // RequestAddress for the container (with Docker's MAC)
-    const addr = await service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(mac)});
+    const addr = await service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(mac) });
     assert.match(addr, /^10\.0\.0\.\d+\/24$/);
     let ports = neutron.userPorts();
     assert.equal(ports.length, 1);
@@ -69,7 +69,7 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
     assert.equal(port.hostId, '');
 
     // CreateEndpoint
-    const ce = await service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac});
+    const ce = await service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac });
     assert.deepEqual(ce, {});
     ports = neutron.userPorts();
     assert.equal(ports.length, 1);
@@ -95,7 +95,7 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
 
     // Join / Leave: no change
     const before = JSON.stringify([...neutron.ports.values()]);
-    const j = await service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab'});
+    const j = await service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab' });
     assert.deepEqual(j, { srcName: `t_c${port.id.slice(0, 11)}`, dstPrefix: 'eth', gateway: '10.0.0.1', staticRoutes: [], disableGatewayService: true });
     assert.deepEqual(await service.sandboxes.endpointOperInfo({ networkId: did, endpointId: eid }), { status: 'ACTIVE' });
     await service.sandboxes.leave({ networkId: did, endpointId: eid });
@@ -130,10 +130,10 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
     const did = hexId();
     const eid = hexId();
     const rp = await service.pools.requestPool({ addressSpace: 'x', pool: '10.0.0.0/16', subPool: '10.0.0.0/24', neutron: choices({}), v6: false });
-    const gw = await service.addresses.requestAddress({ poolId: rp.poolId, address: '10.0.0.1', ...GATEWAY});
+    const gw = await service.addresses.requestAddress({ poolId: rp.poolId, address: '10.0.0.1', ...GATEWAY });
     await service.networks.createNetwork({ networkId: did, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], neutron: choices({}), enableIpv6: false });
-    const addr = await service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(randomMac())});
-    await service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac()});
+    const addr = await service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(randomMac()) });
+    await service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac() });
     await service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
     await service.addresses.releaseAddress({ poolId: rp.poolId, address: ipOf(addr) });
 
@@ -159,7 +159,7 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
     assert.ok(dhcp);
     const addrs = new Set<string>();
     for (let i = 0; i < 3; i++) {
-      const a = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac())});
+      const a = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac()) });
       addrs.add(ipOf(a));
     }
     assert.equal(addrs.size, 3);

@@ -54,7 +54,7 @@ export class Addresses implements AddressUseCases {
         ctx.log.debug({ poolId: req.poolId }, 'cached subnet of pool is stale; looking it up again');
       }
     }
-    const epoch = ctx.cache.pools.epoch;
+    const remember = ctx.cache.pools.rememberLater(req.poolId);
     const pool$ = started(requirePool(ctx, req.poolId));
     const byPool$ = started(ctx.neutron.listSubnets({ subnetpoolId: req.poolId }));
     const pool = await pool$();
@@ -63,7 +63,7 @@ export class Addresses implements AddressUseCases {
     const address = req.address !== '' ? normalizeIp(req.address, 'Address') : '';
     const byPool = await byPool$();
     const subnet = await locateSubnet(ctx, pool, byPool);
-    if (subnet !== null) ctx.cache.pools.set(req.poolId, { subnet, byPool: byPool.length === 1 && byPool[0]?.id === subnet.id }, epoch);
+    if (subnet !== null) remember({ subnet, byPool: byPool.length === 1 && byPool[0]?.id === subnet.id });
 
     if (gatewayRequest) {
       if (subnet === null) return `${address !== '' ? address : firstUsableHost(prefix)}/${poolLen}`;

@@ -3,13 +3,13 @@
  * Fixes: new ports carry the EID tags (Q2/F4), every step is rolled back on failure (Q17),
  * binding failures are explained (Q28), DeleteEndpoint unplugs even without Neutron (Q18).
  */
-import { ConflictError, InvalidInputError, NotFoundError, errorMessage, isNotFound } from '../../common/errors.js';
+import { ConflictError, InvalidInputError, NotFoundError, errorMessage } from '../../common/errors.js';
 import { UndoStack } from '../../common/undo.js';
 import { waitForPortActive } from '../shared/active-wait.js';
 import { networkOf, normalizeCidr, normalizeIp, splitAddress } from '../../common/cidr.js';
 import { type NetworkEntry } from './lookup-cache.js';
 import type { CreateEndpointRequest, CreateEndpointResult, EndpointRef, EndpointUseCases } from './libnetwork.js';
-import { dropTag, findPortByEid, resolveNetwork, writeTags } from './lookups.js';
+import { dropTag, findPortByEid, withNetworkEntry, writeTags } from './lookups.js';
 import { DEVICE_OWNER, containerIfName } from '../shared/device-names.js';
 import { UNBOUND_PORT_NAME, endpointPortName } from './naming.js';
 import type { PortUpdate } from '../shared/neutron-api.js';
@@ -20,9 +20,6 @@ import { assertBound, buildVif, unplugRef } from '../shared/vif.js';
 import { started } from '../../common/promises.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 
-/** Thrown when a cached network entry disagrees with Neutron; makes CreateEndpoint retry with a fresh look-up. */
-class StaleNetworkEntry extends Error {}
-
 export class Endpoints implements EndpointUseCases {
   constructor(private readonly ctx: CoreContext) {}
 
@@ -32,20 +29,15 @@ export class Endpoints implements EndpointUseCases {
    */
   async createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResult> {
     const ctx = this.ctx;
-    return ctx.locks.run(`ep:${req.endpointId}`, async () => {
-      const attempt = { cached: false };
-      const run = (fresh: boolean) =>
+    return ctx.locks.run(`ep:${req.endpointId}`, () => {
+      // The port look-up by EID does not depend on the network: it runs alongside the network look-up.
+      const byEid = started(findPortByEid(ctx, req.endpointId, { concurrent: true }));
+      return withNetworkEntry(ctx, req.networkId, (entry) =>
         UndoStack.guard(
-          (undo) => create(ctx, req, undo, fresh, attempt),
+          (undo) => create(ctx, req, entry, byEid, undo),
           (failed) => ctx.log.error({ endpointId: req.endpointId, failed }, 'rollback of CreateEndpoint was incomplete'),
-        );
-      try {
-        return await run(false);
-      } catch (err) {
-        if (!attempt.cached || !(isNotFound(err) || err instanceof StaleNetworkEntry)) throw err;
-        ctx.log.debug({ networkId: req.networkId, err: errorMessage(err) }, 'cached Neutron network entry is stale; looking it up again');
-        return run(true);
-      }
+        ),
+      );
     });
   }
 
@@ -92,34 +84,31 @@ export class Endpoints implements EndpointUseCases {
   }
 }
 
+/**
+ * CreateEndpoint on a known network: find or make the port, bind it here, tag and plug it, wait for
+ * ACTIVE. Each change pushes its undo. `byEid` is the port look-up by EID, already under way.
+ */
 async function create(
   ctx: CoreContext,
   req: CreateEndpointRequest,
+  entry: NetworkEntry,
+  byEid: () => Promise<Port | null>,
   undo: UndoStack,
-  fresh: boolean,
-  attempt: { cached: boolean },
 ): Promise<CreateEndpointResult> {
   const eid = req.endpointId;
-  const addresses = [req.address, req.addressIpv6].filter((a): a is string => a !== undefined && a !== '');
-  // The three port look-ups run at once: by EID (tags, name) and, speculatively, by fixed IP.
-  const resolving = resolveNetwork(ctx, req.networkId, { fresh });
-  const network = started(resolving);
-  const byEid = started(findPortByEid(ctx, eid, { concurrent: true }));
-  const byAddress = started(resolving.then(({ entry }) => (addresses.length > 0 ? addressPorts(ctx, entry, req, addresses) : undefined)));
-
-  const { entry, cached } = await network();
-  attempt.cached = cached;
   const net = entry.network;
+  const addresses = [req.address, req.addressIpv6].filter((a): a is string => a !== undefined && a !== '');
   if (addresses.length === 0) throw new InvalidInputError(`no IPv4 or IPv6 address given for endpoint ${eid}`, 'Interface');
+  // Speculatively, alongside the EID look-up: the ports holding the addresses Docker sent.
+  const byAddress = started(addressPorts(ctx, entry, req, addresses));
   const mac = req.macAddress !== undefined && req.macAddress !== '' ? req.macAddress.toLowerCase() : undefined;
 
   let port = await byEid();
   if (port !== null && port.networkId !== net.id) {
-    if (cached) throw new StaleNetworkEntry(`endpoint ${eid} has port ${port.id} on Neutron network ${port.networkId}, not the cached ${net.id}`);
     throw new ConflictError(`endpoint ${eid} already has port ${port.id} on Neutron network ${port.networkId}, not ${net.id}`);
   }
   let created = false;
-  if (port === null) ({ port, created } = await acquirePort(ctx, entry, req, mac, undo, (await byAddress()) as AddressPorts));
+  if (port === null) ({ port, created } = await acquirePort(ctx, entry, req, mac, undo, await byAddress()));
   port = await bindPort(ctx, port, eid, mac, created, undo);
   assertBound(port, ctx.hostId);
 
@@ -261,8 +250,8 @@ async function tagPort(ctx: CoreContext, port: Port, eid: string, created: boole
 async function portSubnets(ctx: CoreContext, did: string, entry: NetworkEntry, port: Port): Promise<Subnet[]> {
   const known = new Set(entry.subnets.map((s) => s.id));
   if (port.fixedIps.every((f) => known.has(f.subnetId))) return entry.subnets;
-  const epoch = ctx.cache.networks.epoch;
+  const remember = ctx.cache.networks.rememberLater(did);
   const subnets = await ctx.neutron.listSubnets({ networkId: port.networkId });
-  if (port.networkId === entry.network.id) ctx.cache.networks.set(did, { network: entry.network, subnets }, epoch);
+  if (port.networkId === entry.network.id) remember({ network: entry.network, subnets });
   return subnets;
 }

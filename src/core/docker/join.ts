@@ -21,7 +21,7 @@ export class Sandboxes implements SandboxUseCases {
    */
   async join(req: JoinRequest): Promise<JoinResult> {
     const ctx = this.ctx;
-    const epoch = ctx.cache.networks.epoch;
+    const remember = ctx.cache.networks.rememberLater(req.networkId);
     const resolving = resolveNetwork(ctx, req.networkId);
     const network = started(resolving);
     const port$ = started(findPortByEid(ctx, req.endpointId));
@@ -40,7 +40,7 @@ export class Sandboxes implements SandboxUseCases {
     if (port.networkId !== entry.network.id) {
       if (cached) ctx.cache.forgetNetwork(req.networkId);
       all = await ctx.neutron.listSubnets({ networkId: port.networkId });
-    } else if (cached) ctx.cache.networks.set(req.networkId, { network: entry.network, subnets: all }, epoch);
+    } else if (cached) remember({ network: entry.network, subnets: all });
     const mine = new Set(port.fixedIps.map((f) => f.subnetId));
     const subnets = all.filter((s) => mine.has(s.id));
     const result: JoinResult = {

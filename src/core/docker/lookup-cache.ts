@@ -20,8 +20,8 @@ export interface PoolEntry {
 }
 
 /**
- * A Map with a size cap (oldest entry evicted first) and an epoch that every removal bumps,
- * so a look-up that started before an invalidation cannot put its stale answer back.
+ * A Map with a size cap (oldest entry evicted first). Every removal bumps a private epoch, so a
+ * look-up that started before an invalidation cannot put its stale answer back (`rememberLater`).
  */
 export class BoundedCache<K, V> {
   private readonly map = new Map<K, V>();
@@ -29,17 +29,22 @@ export class BoundedCache<K, V> {
 
   constructor(private readonly max: number) {}
 
-  /** Take before a Neutron read; pass to `set` so a concurrent invalidation wins. */
-  get epoch(): number {
-    return this.version;
+  /**
+   * Call before a Neutron read; the function it returns stores the answer under `key`, unless an
+   * entry was dropped in between (a concurrent invalidation wins over an answer read before it).
+   */
+  rememberLater(key: K): (value: V) => void {
+    const epoch = this.version;
+    return (value) => {
+      if (epoch === this.version) this.set(key, value);
+    };
   }
 
   get(key: K): V | undefined {
     return this.map.get(key);
   }
 
-  set(key: K, value: V, epoch: number = this.version): void {
-    if (epoch !== this.version) return;
+  set(key: K, value: V): void {
     this.map.delete(key);
     this.map.set(key, value);
     while (this.map.size > this.max) {

@@ -2,7 +2,7 @@
  * Neutron look-ups shared by the use cases (spec §4 "common helper behaviour"), with readable
  * errors that name the Docker ID or the option value (fixes Q9).
  */
-import { ConflictError, NotFoundError, isNotFound } from '../../common/errors.js';
+import { ConflictError, NotFoundError, errorMessage, isNotFound } from '../../common/errors.js';
 import { type NetworkEntry } from './lookup-cache.js';
 import type { Network, Port, Subnet, SubnetPool, TaggableKind } from '../shared/neutron-types.js';
 import { endpointPortName, networkName } from './naming.js';
@@ -81,12 +81,38 @@ export async function resolveNetwork(ctx: CoreContext, did: string, opts: { fres
   if (opts.fresh === true) ctx.cache.forgetNetwork(did);
   const hit = ctx.cache.networks.get(did);
   if (hit !== undefined) return { entry: hit, cached: true };
-  const epoch = ctx.cache.networks.epoch;
+  const remember = ctx.cache.networks.rememberLater(did);
   const network = await requireNetworkByDid(ctx, did);
   const subnets = await ctx.neutron.listSubnets({ networkId: network.id });
   const entry = { network, subnets };
-  ctx.cache.networks.set(did, entry, epoch);
+  remember(entry);
   return { entry, cached: false };
+}
+
+/**
+ * Runs `use` on the Docker network's Neutron entry: the cached one when known, so the hot path
+ * skips two look-ups. This is the one place a stale entry is healed: when `use` fails with a
+ * "not found" or a conflict while working from the cache, the network is looked up again; if Neutron
+ * now answers differently (another host removed or replaced it), `use` runs once more on the fresh
+ * entry, else the failure was real and is thrown. `use` must undo its own work before failing.
+ */
+export async function withNetworkEntry<T>(ctx: CoreContext, did: string, use: (entry: NetworkEntry) => Promise<T>): Promise<T> {
+  const { entry, cached } = await resolveNetwork(ctx, did);
+  if (!cached) return use(entry);
+  try {
+    return await use(entry);
+  } catch (err) {
+    if (!(isNotFound(err) || err instanceof ConflictError)) throw err;
+    const fresh = (await resolveNetwork(ctx, did, { fresh: true })).entry;
+    if (sameEntry(fresh, entry)) throw err;
+    ctx.log.debug({ networkId: did, err: errorMessage(err) }, 'cached Neutron network entry was stale; using the fresh one');
+    return use(fresh);
+  }
+}
+
+function sameEntry(a: NetworkEntry, b: NetworkEntry): boolean {
+  const ids = (e: NetworkEntry) => e.subnets.map((s) => s.id).sort().join(',');
+  return a.network.id === b.network.id && ids(a) === ids(b);
 }
 
 /** The subnetpool with that ID, or `null` when Neutron says 404. */

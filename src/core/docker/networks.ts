@@ -38,13 +38,13 @@ export class Networks implements NetworkUseCases {
         plans.push(await planSubnet(ctx, v6 ? choices.v6 : choices.v4, v6, data));
       }
       ctx.cache.forgetNetwork(req.networkId);
-      const epoch = ctx.cache.networks.epoch;
+      const remember = ctx.cache.networks.rememberLater(req.networkId);
       await UndoStack.guard(
         async (undo) => {
           const { net, created } = await ensureNetwork(ctx, req.networkId, choices, undo);
           const subnets = await ensureSubnets(ctx, net, plans, undo);
           // A network made here has exactly these subnets: remember it for CreateEndpoint/Join.
-          if (created) ctx.cache.networks.set(req.networkId, { network: net, subnets }, epoch);
+          if (created) remember({ network: net, subnets });
           ctx.log.info({ networkId: req.networkId, neutronNetworkId: net.id }, 'network ready');
         },
         (failed) => ctx.log.error({ networkId: req.networkId, failed }, 'rollback of CreateNetwork was incomplete'),
