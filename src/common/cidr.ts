@@ -1,6 +1,6 @@
 /**
  * CIDR and IP arithmetic with Python `ipaddress` semantics (strict networks, IPv6 compressed
- * lower-case), which is how kuryr-libnetwork renders pool and subnet CIDRs (spec §2.1).
+ * lower-case), which is how kuryr-libnetwork renders pool and subnet CIDRs.
  */
 import ipaddr from 'ipaddr.js';
 import { InvalidInputError } from './errors.js';

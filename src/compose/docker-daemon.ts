@@ -14,7 +14,7 @@ export interface RunningDockerDaemon {
   close(): Promise<void>;
 }
 
-/** The libnetwork use-case options from kuryr.conf (option names of spec §8.1). */
+/** The libnetwork use-case options from kuryr.conf (option names as the Python kuryr-libnetwork spells them; docs/config.md). */
 export function libnetworkOptions(config: KuryrConfig): LibnetworkOptions {
   const d = config.DEFAULT;
   const n = config.neutron;

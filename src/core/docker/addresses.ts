@@ -1,7 +1,7 @@
 /**
- * IpamDriver.RequestAddress / ReleaseAddress (spec §4.16, §4.17).
- * Fixes: the gateway is answered before any subnet exists (F2), aux addresses on new networks
- * are tolerated (Q10), release looks at every fixed IP (Q5), kuryr ports never get the user marker (Q13).
+ * IpamDriver.RequestAddress / ReleaseAddress. Unlike the Python driver: the gateway is answered before
+ * any subnet exists, aux addresses on new networks are tolerated, release looks at every fixed IP of
+ * a port (not only the first), and ports kuryr made never get the user-port marker.
  */
 import { ConflictError, NotFoundError, isNotFound } from '../../common/errors.js';
 import { cidrContains, cidrFamily, firstUsableHost, normalizeCidr, normalizeIp, prefixLength, sameIp, splitAddress } from '../../common/cidr.js';
@@ -15,7 +15,7 @@ import { started } from '../../common/promises.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 
 /**
- * The Neutron subnet a pool stands for (spec §4.16 step 2), or `null` before CreateNetwork.
+ * The Neutron subnet a pool stands for, or `null` before CreateNetwork.
  * `byPool` is the answer of `GET /subnets?subnetpool_id=<pool>` when the caller already has it.
  */
 export async function locateSubnet(ctx: CoreContext, pool: SubnetPool, byPool?: Subnet[]): Promise<Subnet | null> {
@@ -165,7 +165,7 @@ async function findOrCreateIpamPort(ctx: CoreContext, subnet: Subnet, address: s
   return created;
 }
 
-/** True for ports kuryr created (and ReleaseAddress deletes), spec §11.5. */
+/** True for ports kuryr created (and ReleaseAddress deletes). */
 export function isKuryrOwnedPort(ctx: CoreContext, port: Port): boolean {
   if (port.tags.includes(TAG_PORT_OWNED)) return true;
   if (port.tags.includes(TAG_PORT_EXISTING)) return false;
@@ -185,7 +185,7 @@ async function releasePorts(ctx: CoreContext, ports: Port[], ip: string): Promis
   }
 }
 
-/** Spec §4.17: clear `device_owner` and the host (and `device_id` when the name starts with it), drop markers. */
+/** As the Python driver: clear `device_owner` and the host (and `device_id` when the name starts with it), drop markers. */
 async function releaseUserPort(ctx: CoreContext, port: Port): Promise<void> {
   const update: { deviceOwner: string; hostId: string; deviceId?: string } = { deviceOwner: '', hostId: '' };
   if (port.deviceId !== '' && port.name.startsWith(port.deviceId)) update.deviceId = '';

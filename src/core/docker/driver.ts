@@ -1,6 +1,6 @@
 /**
  * `LibnetworkService` over Neutron and a Binder: the Docker remote NetworkDriver + IpamDriver
- * with the same Neutron state as kuryr-libnetwork (spec §2, §4). Keeps no Docker state: every
+ * with the same Neutron state (names and tags) as the Python kuryr-libnetwork. Keeps no Docker state: every
  * call resolves networks, ports and pools from Neutron by tags/IDs, so a second host (global
  * scope) or a restarted process sees exactly what the first one made. The look-up cache
  * (`lookup-cache.ts`) only shortens the hot path and heals itself on a 404.
@@ -72,7 +72,7 @@ export class NeutronLibnetworkService implements LibnetworkService {
     this.addresses = new Addresses(this.ctx);
   }
 
-  /** Probes Neutron extensions like the Python driver at start-up (spec §8.2 steps 3-4). */
+  /** Probes Neutron extensions like the Python driver at start-up: `subnet_allocation` is required, the tag extensions decide the tag mode. */
   async init(): Promise<TagFlags> {
     const { neutron, log } = this.ctx;
     for (let attempt = 0; ; attempt++) {

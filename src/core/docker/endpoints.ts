@@ -1,7 +1,8 @@
 /**
- * NetworkDriver.CreateEndpoint / DeleteEndpoint (spec §4.7, §4.9).
- * Fixes: new ports carry the EID tags (Q2/F4), every step is rolled back on failure (Q17),
- * binding failures are explained (Q28), DeleteEndpoint unplugs even without Neutron (Q18).
+ * NetworkDriver.CreateEndpoint / DeleteEndpoint. Unlike the Python driver: ports made here carry the
+ * endpoint's ID tags (Python left them untagged, so a look-up by tags missed them), every step is
+ * rolled back on failure, a port ML2 could not bind is explained, and DeleteEndpoint unplugs the
+ * devices even when Neutron cannot be reached.
  */
 import { ConflictError, InvalidInputError, NotFoundError, errorMessage } from '../../common/errors.js';
 import { UndoStack } from '../../common/undo.js';
@@ -181,7 +182,7 @@ async function acquirePort(
   }
   if (candidates.length === 1) return { port: candidates[0] as Port, created: false };
   if (candidates.length === 2) {
-    // Dual stack with kuryr IPAM: one unbound port per family; replace them by one port (spec §4.7 4e).
+    // Dual stack with kuryr IPAM: one unbound port per family; replace them by one port, as the Python driver does.
     for (const c of candidates.filter((p) => p.name.startsWith(UNBOUND_PORT_NAME))) {
       await deleteIgnoringMissing(() => ctx.neutron.deletePort(c.id));
     }
@@ -202,7 +203,7 @@ async function acquirePort(
   return { port, created: true };
 }
 
-/** The port driver's `update_port` (spec §4.7); each change pushes its undo. The EID tags follow in `tagPort`. */
+/** What the Python port driver's `update_port` changes; each change pushes its undo. The EID tags follow in `tagPort`. */
 async function bindPort(ctx: CoreContext, port: Port, eid: string, mac: string | undefined, created: boolean, undo: UndoStack): Promise<Port> {
   if (created) return port;
   const update: PortUpdate = {};

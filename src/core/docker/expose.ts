@@ -1,6 +1,6 @@
 /**
- * Program/RevokeExternalConnectivity: `--expose` → a `<port id>-exposed_ports` security group (spec §7).
- * Fixes: the port is found by EID tags (Q3), protocols are checked before anything is created,
+ * Program/RevokeExternalConnectivity: `--expose` → a `<port id>-exposed_ports` security group.
+ * Unlike the Python driver: the port is found by EID tags (Python looked it up by name only), protocols are checked before anything is created,
  * IPv6 rules are added for ports with IPv6 addresses, a failure leaves nothing behind.
  */
 import { InvalidInputError } from '../../common/errors.js';

@@ -1,5 +1,5 @@
 /**
- * NetworkDriver.Join / Leave / EndpointOperInfo (spec §4.8, §4.10, §4.11). No Neutron writes.
+ * NetworkDriver.Join / Leave / EndpointOperInfo. No Neutron writes.
  */
 import { NotFoundError } from '../../common/errors.js';
 import { cidrFamily } from '../../common/cidr.js';
@@ -53,7 +53,7 @@ export class Sandboxes implements SandboxUseCases {
     for (const s of subnets) {
       if (cidrFamily(s.cidr) === 6) result.gatewayIpv6 = s.gatewayIp;
       else result.gateway = s.gatewayIp;
-      // Only the port's own subnets (fixes Q27).
+      // Only the port's own subnets (Python added the routes of every subnet of the network).
       for (const r of s.hostRoutes) routes.push({ destination: r.destination, routeType: 0, nextHop: r.nexthop });
     }
     result.staticRoutes = routes;

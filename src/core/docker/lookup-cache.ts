@@ -1,6 +1,6 @@
 /**
  * Small per-process caches of Neutron facts that cannot change while the Docker object exists
- * (spec §4 keeps no Docker state: these are only shortcuts, safe to lose on restart). Every entry
+ * (the driver keeps no Docker state: these are only shortcuts, safe to lose on restart). Every entry
  * is also held by Neutron; a stale one (another host deleted the network in global scope) is
  * dropped on the first 404 and the look-up is redone from Neutron.
  */

@@ -1,6 +1,6 @@
 /**
- * Neutron look-ups shared by the use cases (spec §4 "common helper behaviour"), with readable
- * errors that name the Docker ID or the option value (fixes Q9).
+ * Neutron look-ups shared by the Docker use cases, with readable errors that name the Docker ID or
+ * the option value (the Python driver printed the empty result list instead of the name asked for).
  */
 import { ConflictError, NotFoundError, errorMessage, isNotFound } from '../../common/errors.js';
 import { type NetworkEntry } from './lookup-cache.js';
@@ -46,7 +46,7 @@ export async function findExistingNetworkByDid(ctx: CoreContext, did: string): P
 
 /**
  * The port of a Docker endpoint: by EID tags, falling back to the name `<EID>-port` (ports the
- * Python driver created in CreateEndpoint carry no tags, spec §9 Q2). `null` when none.
+ * Python driver created in CreateEndpoint carry no tags). `null` when none.
  * `concurrent` sends both queries at once (one round trip when the port is not tagged yet, as in
  * CreateEndpoint); the tagged answer still wins. A found port's ID is remembered for the EID.
  */
@@ -170,7 +170,7 @@ export async function userPool(ctx: CoreContext, pick: NeutronPick): Promise<Sub
   return undefined;
 }
 
-/** True when the driver created this pool and may delete it (never default or user pools; fixes Q12/F3). */
+/** True when the driver created this pool and may delete it (never default or user pools, which the Python driver could delete). */
 export function isKuryrOwnedPool(ctx: CoreContext, pool: SubnetPool): boolean {
   const o = ctx.options;
   if (pool.name === o.defaultSubnetpoolV4 || pool.name === o.defaultSubnetpoolV6) return false;

@@ -1,6 +1,7 @@
 /**
- * NetworkDriver.CreateNetwork / DeleteNetwork (spec §4.5, §4.6). Everything CreateNetwork makes
- * is undone when a later step fails; the `shared` check runs before any tag is written (Q8).
+ * NetworkDriver.CreateNetwork / DeleteNetwork. Everything CreateNetwork makes is undone when a
+ * later step fails; the `shared` check runs before any tag is written (Python tagged first and left
+ * the tags behind on a mismatch).
  */
 import { ConflictError, NeutronError, NotFoundError, errorMessage, isNotFound } from '../../common/errors.js';
 import { UndoStack } from '../../common/undo.js';
@@ -76,7 +77,7 @@ async function planSubnet(ctx: CoreContext, picks: FamilyPicks, v6: boolean, dat
     return { v6, pool: data.pool, cidr, gateway, poolId: pool.id };
   }
   if (name !== undefined) {
-    // The subnet-id tag filter applies only to kuryr pools; a user pool never carries it (fixes Q24).
+    // The subnet-id tag filter applies only to kuryr pools; a user pool never carries it (Python filtered by it and never found the pool).
     const pools = await ctx.neutron.listSubnetPools({ name });
     if (pools[0] === undefined) throw new NotFoundError(`no Neutron subnetpool is named '${name}' (option ${picks.pool.nameOption})`);
     return { v6, pool: data.pool, cidr, gateway, poolId: pools[0].id };
@@ -86,7 +87,7 @@ async function planSubnet(ctx: CoreContext, picks: FamilyPicks, v6: boolean, dat
   const pools = await ctx.neutron.listSubnetPools(hint !== undefined ? { name: derived, tags: [hint] } : { name: derived });
   if (pools.length > 1) ctx.log.warn({ name: derived }, 'several kuryr subnetpools match; using the first');
   if (pools[0] === undefined) {
-    // Python fails here (F5: Docker's own IPAM with the kuryr network driver); a pool-less subnet works.
+    // Python fails here (Docker's own IPAM with the kuryr network driver); a pool-less subnet works.
     ctx.log.warn({ cidr, name: derived }, 'no kuryr subnetpool for this CIDR; creating the subnet without a subnetpool');
   }
   return { v6, pool: data.pool, cidr, gateway, poolId: pools[0]?.id };
@@ -120,7 +121,7 @@ async function ensureNetwork(
       for (const t of added) undo.push(`untag network ${net.id}`, () => dropTag(ctx, 'networks', net.id, undefined, t));
     }
   } else if (net.name !== did) {
-    // No-tag mode identifies networks by name (spec §2.3); Python renames the user network too (Q7).
+    // No-tag mode identifies networks by name; Python renames the user network too, and so do we for compatibility.
     await ctx.neutron.updateNetwork(net.id, { name: did });
     undo.push(`rename network ${net.id}`, () => ctx.neutron.updateNetwork(net.id, { name: net.name }));
   }

@@ -1,7 +1,7 @@
 /**
- * IpamDriver.RequestPool / ReleasePool (spec §4.15, §4.18). PoolIDs are Neutron subnetpool UUIDs.
- * Fixes: one `kuryrPool-<cidr>` per CIDR even under concurrency (Q19), default and user pools are
- * never deleted (Q12/F3), a default-pool request gets its own free block (F2), no tag leaks (Q8/Q23).
+ * IpamDriver.RequestPool / ReleasePool. PoolIDs are Neutron subnetpool UUIDs. Unlike the Python
+ * driver: one `kuryrPool-<cidr>` per CIDR even under concurrency, default and user pools are never
+ * deleted, a default-pool request gets its own free block, and no tag is left behind.
  */
 import { ConflictError, InvalidInputError, NeutronError, errorMessage, isNotFound } from '../../common/errors.js';
 import { cidrFamily, cidrsOverlap, normalizeCidr, prefixLength, subnetBlock } from '../../common/cidr.js';
@@ -49,7 +49,7 @@ export class Pools implements PoolUseCases {
     });
   }
 
-  /** Idempotent: an unknown pool is success (fixes Q26). User and default pools only lose the marker. */
+  /** Idempotent: an unknown pool is success (Python answered an error). User and default pools only lose the marker. */
   async releasePool(poolId: string): Promise<void> {
     const ctx = this.ctx;
     await ctx.locks.run(`poolid:${poolId}`, async () => {

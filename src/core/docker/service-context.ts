@@ -1,6 +1,6 @@
 /**
  * What every libnetwork use case gets: the ports (Neutron, Binder), the host identity,
- * configuration and the capability flags probed at start (spec §8.2). No Docker state is kept
+ * configuration and the tag capability flags probed at start. No Docker state is kept
  * beyond `cache`, whose entries Neutron also holds.
  */
 import type { KeyedMutex } from '../../common/keyed-mutex.js';
@@ -9,7 +9,7 @@ import type { Binder } from '../shared/binder.js';
 import type { LookupCache } from './lookup-cache.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
 
-/** The kuryr.conf options the libnetwork use cases read (names follow spec §8.1). */
+/** The kuryr.conf options the libnetwork use cases read (names follow kuryr.conf; docs/config.md). */
 export interface LibnetworkOptions {
   /** `[DEFAULT] capability_scope`. */
   capabilityScope: 'local' | 'global';
@@ -32,7 +32,7 @@ export interface LibnetworkOptions {
   vifPluggingIsFatal: boolean;
 }
 
-/** Capability flags (spec §2.3): `tag` = networks/ports by tags, `tagExt` = subnet/port/pool markers. */
+/** Tag capability flags of the Neutron in use: `tag` = networks/ports by tags, `tagExt` = subnet/port/pool markers. */
 export interface TagFlags {
   tag: boolean;
   tagExt: boolean;

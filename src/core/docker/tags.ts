@@ -1,5 +1,5 @@
 /**
- * Tag encodings kuryr-libnetwork writes on Neutron resources (spec §2.1, §2.2).
+ * Tag encodings kuryr-libnetwork writes on Neutron resources.
  * Pure functions; the Python driver's state is read and written with exactly these strings.
  */
 

@@ -1,6 +1,6 @@
 /**
  * The pod-network use cases' own types and the ports they need besides `NeutronApi` and `Binder`
- * (spec kuryr-kubernetes §4). Protocol-neutral: the CNI adapter maps them to and from the wire.
+ * (docs/cni.md). Protocol-neutral: the CNI adapter maps them to and from the wire.
  */
 
 /** Which pod a call is for, from CNI_ARGS (containerd sends all three; podman only a name). */
@@ -10,7 +10,7 @@ export interface PodRef {
   uid: string | undefined;
 }
 
-/** One attachment: the runtime's key for it (spec §4.4: container id + interface name). */
+/** One attachment: the runtime's key for it (container id + interface name). */
 export interface AttachmentKey {
   containerId: string;
   ifName: string;
@@ -104,7 +104,7 @@ export interface PodNetworkOptions {
 /** What STATUS found. */
 export type ControlPlaneStatus = { ok: true } | { ok: false; service: 'keystone' | 'neutron' | 'dataplane'; message: string };
 
-/** GC's outcome: removed ports and the errors met on the way (GC keeps going, spec §4.4). */
+/** GC's outcome: removed ports and the errors met on the way (GC keeps going past a failed port). */
 export interface GcReport {
   removed: string[];
   errors: string[];

@@ -1,5 +1,5 @@
 /**
- * Pod networking on Neutron (issue 6, spec kuryr-kubernetes §4): ADD creates and plugs a port per
+ * Pod networking on Neutron, as kuryr-kubernetes' CNI does it (docs/cni.md): ADD creates and plugs a port per
  * attachment, DEL removes it, CHECK compares it with what ADD made, STATUS probes the control plane,
  * GC removes this node's attachments the runtime no longer knows. Stateless: everything lives in
  * Neutron (port tags) and on the host, so a daemon restart between ADD and DEL loses nothing.

@@ -1,5 +1,5 @@
 /**
- * Builds the Binder's `Vif` from a Neutron port (spec §6.2).
+ * Builds the Binder's `Vif` from a Neutron port, as kuryr-lib's binding drivers read it (docs/binding.md).
  */
 import { BindingError } from '../../common/errors.js';
 import type { Binder, Vif, VifRoute } from './binder.js';
@@ -52,7 +52,7 @@ export function unplugRef(port: Pick<Port, 'id' | 'vifType' | 'vifDetails' | 'ne
   };
 }
 
-/** Fails with a clear `BindingError` when ML2 could not bind the port on this host (Q28). */
+/** Fails with a clear `BindingError` when ML2 could not bind the port on this host (the Python driver failed with an unexplained ProcessExecutionError). */
 export function assertBound(port: Port, hostId: string): void {
   if (port.vifType === 'unbound' || port.vifType === 'binding_failed' || port.vifType === '') {
     throw new BindingError(

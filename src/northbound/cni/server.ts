@@ -1,5 +1,5 @@
 /**
- * The node daemon's API: one method, `POST /Cni.Exec`, on a unix socket (spec §1.7: configurable,
+ * The node daemon's API: one method, `POST /Cni.Exec`, on a unix socket (docs/cni.md: configurable,
  * unlike kuryr's hard-coded localhost:5036). Built on the shared method-table server.
  */
 import { existsSync } from 'node:fs';

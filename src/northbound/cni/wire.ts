@@ -1,5 +1,5 @@
 /**
- * CNI wire format (spec 1.1 §2, §5): decoding the forwarded environment and network configuration
+ * CNI wire format (CNI 1.1 specification: the environment parameters and the result types; docs/cni.md): decoding the forwarded environment and network configuration
  * into core requests, and encoding an attachment as the ADD result of the requested cniVersion.
  */
 import { InvalidInputError } from '../../common/errors.js';

@@ -28,7 +28,7 @@ export function dockerRoutes(service: LibnetworkService): Map<string, MethodHand
     await service.networks.deleteNetwork(t.networkIdToDomain(api.decode(api.DeleteNetworkRequestSchema, b, m)));
     return EMPTY();
   });
-  // Swarm-manager verbs: no Neutron work (kuryr-libnetwork.md §4.4).
+  // Swarm-manager verbs: no Neutron work, as in the Python driver.
   route('NetworkDriver.AllocateNetwork', (b, m) =>
     t.allocateNetworkToWire(api.decode(api.AllocateNetworkRequestSchema, b, m)),
   );

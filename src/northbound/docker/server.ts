@@ -1,7 +1,7 @@
 /**
  * Starts the Docker remote plugin: the method server with the Docker routes on a unix socket
  * (`/run/docker/plugins/kuryr.sock`, found by Docker without a spec file) or on TCP with a
- * `kuryr.spec` discovery file (kuryr-libnetwork.md §1.3).
+ * `kuryr.spec` discovery file (docs/docker-api.md).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';

@@ -1,7 +1,7 @@
 /**
  * Wire ⇄ domain translation for every Docker verb: `<verb>ToDomain` takes a validated wire request
  * (api.ts) and returns the camelCase request of core/libnetwork.ts; `<verb>ToWire` encodes the result.
- * Answers match the Python driver's shapes (kuryr-libnetwork.md §4), see docs/docker-api.md.
+ * Answers match the Python driver's shapes, see docs/docker-api.md.
  */
 import { boolFromString } from '../../common/bool-from-string.js';
 import type * as core from '../../core/docker/libnetwork.js';

@@ -71,7 +71,7 @@ export function hostSysctlArgv(ifName: string): string[] {
 
 /**
  * `ethtool -K X tx off`: OVS's userspace datapath reads veths through AF_PACKET and loses the
- * "checksum partial" state, so TCP/UDP from the container would carry bad checksums (REPORT §6).
+ * "checksum partial" state, so TCP/UDP from the container would carry bad checksums.
  */
 export function txOffArgv(ifName: string, netns?: string): string[] {
   const argv = ['ethtool', '-K', ifName, 'tx', 'off'];
