@@ -6,11 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { NotFoundError, TimeoutError } from '../../src/common/errors.js';
-import { waitForPortActive } from '../../src/core/shared/active-wait.js';
-import type { CoreContext } from '../../src/core/docker/service-context.js';
+import { NotFoundError } from '../../src/common/errors.js';
 import { FakeNeutron } from '../fakes/fake-neutron.js';
-import { DEFAULT_OPTIONS, GATEWAY, type Harness, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, poolData, randomMac, choices } from './core-helpers.js';
+import { GATEWAY, type Harness, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, poolData, randomMac, choices } from './core-helpers.js';
 
 interface Call {
   method: string;
@@ -213,37 +211,5 @@ describe('look-up caches heal on a stale entry (global scope: another host chang
     assert.equal(neutron.userPorts()[0]!.fixedIps[0]!.subnetId, fresh.id);
     await h1.service.addresses.releaseAddress({ poolId: rp.poolId, address: ipOf(a2) });
     assert.equal(neutron.userPorts().length, 0);
-  });
-});
-
-describe('ACTIVE wait', () => {
-  /** A context whose clock advances only by the sleeps; the port turns ACTIVE after `afterGets` reads. */
-  function clockCtx(afterGets: number, activeTimeoutMs: number) {
-    let t = 0;
-    let gets = 0;
-    const sleeps: number[] = [];
-    const ctx = {
-      options: { ...DEFAULT_OPTIONS, activeTimeoutMs },
-      now: () => t,
-      sleep: async (ms: number) => {
-        sleeps.push(ms);
-        t += ms;
-      },
-      neutron: { getPort: async () => ({ status: ++gets >= afterGets ? 'ACTIVE' : 'DOWN' }) },
-    } as unknown as CoreContext;
-    return { ctx, sleeps, gets: () => gets };
-  }
-
-  test('polls at once, then from 50 ms growing to 300 ms', async () => {
-    const c = clockCtx(9, 10_000);
-    await waitForPortActive(c.ctx, 'p', { timeoutMs: c.ctx.options.activeTimeoutMs, hostId: 'host-1' });
-    assert.deepEqual(c.sleeps, [50, 75, 113, 170, 255, 300, 300, 300]);
-    assert.equal(c.gets(), 9);
-  });
-
-  test('keeps activeTimeoutMs: TimeoutError once the deadline has passed, last sleep cut to it', async () => {
-    const c = clockCtx(Number.POSITIVE_INFINITY, 1000);
-    await assert.rejects(waitForPortActive(c.ctx, 'p', { timeoutMs: c.ctx.options.activeTimeoutMs, hostId: 'host-1' }), (e: unknown) => e instanceof TimeoutError && e.message.includes('1000 ms'));
-    assert.equal(c.sleeps.reduce((a, b) => a + b, 0), 1000);
   });
 });
