@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { DockerNetworkView, DockerView } from '../../src/core/gc/collect.js';
+import type { DockerNetworkView, DockerView } from '../../src/core/docker/garbage.js';
 import { FakeNeutron } from '../fakes/fake-neutron.js';
-import { type Harness, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, randomMac } from './core-helpers.js';
+import { type Harness, choices, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, randomMac } from './core-helpers.js';
 
 /** dockerd's view: the networks it knows, with their endpoints and addresses. */
 class FakeDocker implements DockerView {
@@ -23,8 +23,8 @@ const LONG_AGO = '2020-01-01T00:00:00Z';
 async function containerRun(h: Harness, did: string, poolId: string): Promise<{ eid: string; ip: string }> {
   const eid = hexId();
   const mac = randomMac();
-  const address = await h.service.requestAddress({ poolId, address: '', options: macOption(mac) });
-  await h.service.createEndpoint({ networkId: did, endpointId: eid, address, macAddress: mac, options: {} });
+  const address = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(mac) });
+  await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address, macAddress: mac });
   return { eid, ip: ipOf(address) };
 }
 
@@ -37,10 +37,10 @@ describe('kuryr gc', () => {
     const docker = new FakeDocker();
     const did = hexId();
     const net = await dockerNetworkCreate(h, { did, subnet: '10.20.0.0/24', gateway: '10.20.0.1' });
-    for (let i = 0; i < 3; i++) await h.service.requestAddress({ poolId: net.poolId, address: '', options: macOption(randomMac()) });
+    for (let i = 0; i < 3; i++) await h.service.addresses.requestAddress({ poolId: net.poolId, address: '', ...macOption(randomMac()) });
     // `docker network rm`: Docker's calls fail on the ports (409) and Docker forgets the network anyway.
-    await h.service.releasePool(net.poolId);
-    await assert.rejects(h.service.deleteNetwork(did));
+    await h.service.pools.releasePool(net.poolId);
+    await assert.rejects(h.service.networks.deleteNetwork(did));
     assert.equal(unclaimed(h).length, 3);
 
     const dry = await h.service.collectGarbage(docker, { ...GRACE, apply: false });
@@ -67,9 +67,9 @@ describe('kuryr gc', () => {
   test('a pool this host holds without a subnet goes after the grace; one being handed out now stays', async () => {
     const neutron = new FakeNeutron();
     const crashed = await makeHarness({ neutron });
-    const left = await crashed.service.requestPool({ addressSpace: '', pool: '10.26.0.0/24', subPool: '', options: {}, v6: false });
+    const left = await crashed.service.pools.requestPool({ addressSpace: '', pool: '10.26.0.0/24', subPool: '', neutron: choices({}), v6: false });
     const h = await makeHarness({ neutron }); // the restarted daemon
-    const pending = await h.service.requestPool({ addressSpace: '', pool: '10.27.0.0/24', subPool: '', options: {}, v6: false });
+    const pending = await h.service.pools.requestPool({ addressSpace: '', pool: '10.27.0.0/24', subPool: '', neutron: choices({}), v6: false });
     const found = await h.service.collectGarbage(new FakeDocker(), GRACE);
     assert.deepEqual(found.map((f) => [f.outcome, f.kind, f.id]), [['removed', 'pool', left.poolId]]);
     assert.deepEqual([...neutron.pools.keys()], [pending.poolId]);
@@ -115,8 +115,8 @@ describe('kuryr gc', () => {
     const docker = new FakeDocker();
     const did = hexId();
     const net = await dockerNetworkCreate(h, { did, subnet: '10.22.0.0/24', gateway: '10.22.0.1' });
-    const aux = ipOf(await h.service.requestAddress({ poolId: net.poolId, address: '10.22.0.200', options: {} }));
-    await h.service.requestAddress({ poolId: net.poolId, address: '', options: macOption(randomMac()) });
+    const aux = ipOf(await h.service.addresses.requestAddress({ poolId: net.poolId, address: '10.22.0.200', gateway: false }));
+    await h.service.addresses.requestAddress({ poolId: net.poolId, address: '', ...macOption(randomMac()) });
     docker.nets.set(did, { endpointIds: new Set(), addresses: new Set(['10.22.0.1', aux]) });
     for (const p of h.neutron.ports.values()) p.updatedAt = LONG_AGO;
     const found = await h.service.collectGarbage(docker, GRACE);
@@ -134,8 +134,8 @@ describe('kuryr gc', () => {
     const sg = await h.neutron.createSecurityGroup({ name: '0b5c6e0e-7a0d-4a55-9d58-1f1f1f1f1f1f-exposed_ports', description: 'Docker exposed ports created by Kuryr.' });
     const mine = await h.neutron.createSecurityGroup({ name: '0b5c6e0e-7a0d-4a55-9d58-2f2f2f2f2f2f-exposed_ports', description: 'an operator group' });
     // Docker forgets the network: DeleteNetwork fails on the untagged port
-    await h.service.releasePool(net.poolId);
-    await assert.rejects(h.service.deleteNetwork(did));
+    await h.service.pools.releasePool(net.poolId);
+    await assert.rejects(h.service.networks.deleteNetwork(did));
     const found = await h.service.collectGarbage(docker, GRACE);
     assert.deepEqual(found.map((f) => [f.outcome, f.kind]).sort(), [['removed', 'network'], ['removed', 'security-group']]);
     assert.ok(!h.neutron.ports.has(untagged.id));
@@ -166,7 +166,7 @@ describe('kuryr gc', () => {
     const didB = hexId();
     const netB = await dockerNetworkCreate(b, { did: didB, subnet: '10.24.0.0/24', gateway: '10.24.0.1' });
     await containerRun(b, didB, netB.poolId);
-    await b.service.requestAddress({ poolId: netB.poolId, address: '', options: macOption(randomMac()) });
+    await b.service.addresses.requestAddress({ poolId: netB.poolId, address: '', ...macOption(randomMac()) });
     const pod = await neutron.createPort({ networkId: [...neutron.networks.values()][0]!.id, name: 'pod', deviceOwner: 'compute:kuryr', deviceId: hexId(), hostId: 'vm' });
     await neutron.setTags('ports', pod.id, ['kuryr.cni.node:vm', 'compute:kuryr']);
     for (const p of neutron.ports.values()) p.updatedAt = LONG_AGO;
@@ -192,7 +192,7 @@ describe('kuryr gc', () => {
       await held;
       return slow(v, t);
     };
-    const inFlight = h.service.deleteEndpoint({ networkId: did, endpointId: c.eid });
+    const inFlight = h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: c.eid });
     await new Promise((r) => setImmediate(r));
     const during = await h.service.collectGarbage(dockerH, { ...GRACE, graceMs: 0 });
     assert.ok(!during.some((f) => f.kind === 'endpoint'), 'the endpoint under DeleteEndpoint is skipped');

@@ -44,14 +44,14 @@ describe('rollback after an interrupted CreateEndpoint', () => {
     const did = hexId();
     const net = await dockerNetworkCreate(h, { did, subnet: '10.11.0.0/24', gateway: '10.11.0.1' });
     const mac = randomMac();
-    const addr = await h.service.requestAddress({ poolId: net.poolId, address: '', options: macOption(mac) });
+    const addr = await h.service.addresses.requestAddress({ poolId: net.poolId, address: '', ...macOption(mac) });
     const eid = hexId();
     const sgsBefore = h.neutron.securityGroups.size;
-    await h.service.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac, options: {} });
-    await h.service.programExternalConnectivity({ networkId: did, endpointId: eid, exposedPorts: [{ proto: 6, port: 80 }] });
+    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac });
+    await h.service.connectivity.programExternalConnectivity({ networkId: did, endpointId: eid, exposedPorts: [{ proto: 6, port: 80 }] });
     assert.equal(h.binder.plugged.size, 1);
     // The retried CreateEndpoint failed; Docker never sends DeleteEndpoint for it, only ReleaseAddress.
-    await h.service.releaseAddress({ poolId: net.poolId, address: ipOf(addr) });
+    await h.service.addresses.releaseAddress({ poolId: net.poolId, address: ipOf(addr) });
     assert.equal(h.binder.plugged.size, 0, 'veth and OVS port removed');
     assert.equal(h.neutron.securityGroups.size, sgsBefore, 'its exposed-ports group went with it');
     assert.equal([...h.neutron.ports.values()].filter((p) => p.deviceOwner === 'compute:kuryr').length, 0);
