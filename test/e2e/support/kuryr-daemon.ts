@@ -26,6 +26,9 @@ export function e2eConfig(opts: DaemonOptions): string {
   return [
     '[DEFAULT]',
     `socket_path = ${opts.socketPath ?? DEFAULT_SOCKET}`,
+    // no garbage collector unless a test asks for one (extraConfig wins): on the shared stack other
+    // tests' fixtures and other simulated hosts are not this daemon's leftovers
+    'gc_interval = 0',
     ...(opts.hostId ? [`host = ${opts.hostId}`] : []),
     '[neutron]',
     'auth_type = password',
