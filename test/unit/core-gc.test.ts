@@ -143,6 +143,18 @@ describe('kuryr gc', () => {
     assert.deepEqual([...h.neutron.securityGroups.keys()].filter((id) => id === sg.id || id === mine.id), [mine.id], "an operator's look-alike group stays");
   });
 
+  test('a forgotten network with a port no rule calls ours (a pool member, a bound untagged port) is left whole and reported', async () => {
+    const h = await makeHarness();
+    const did = hexId();
+    await dockerNetworkCreate(h, { did, subnet: '10.30.0.0/24', gateway: '10.30.0.1' });
+    const subnet = [...h.neutron.subnets.values()][0]!;
+    const stray = await h.neutron.createPort({ networkId: subnet.networkId, name: 'kuryr-unbound-port', deviceOwner: 'compute:kuryr', hostId: 'vm', fixedIps: [{ subnetId: subnet.id }] });
+    const found = await h.service.collectGarbage(new FakeDocker(), GRACE);
+    assert.deepEqual(found.map((f) => [f.outcome, f.kind]), [['skipped', 'network']]);
+    assert.match(found[0]!.why, new RegExp(`port ${stray.id} .* is not one the collector may remove`));
+    assert.deepEqual(kuryrState(h.neutron), { nets: 1, subnets: 1, pools: 1, ports: 1 });
+  });
+
   test('a plug whose Neutron port is gone is removed; plugs of live ports stay', async () => {
     const h = await makeHarness();
     const docker = new FakeDocker();

@@ -96,7 +96,8 @@ export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docke
     const onlyHere = unfinished || (holders.size > 0 && [...holders].every((h) => h === poolHostTag(ctx.hostId)));
     const ours = ports.filter((p) => !p.tags.some((t) => FOREIGN_PORT_TAG_PREFIXES.some((x) => t.startsWith(x))));
     if (view === null) {
-      await collectNetwork(ctx, uc, net, did, ours, subnets, onlyHere, act, skip, old);
+      const foreign = ports.find((p) => !ours.includes(p) && !p.deviceOwner.startsWith('network:'));
+      await collectNetwork(ctx, uc, net, did, ours, foreign, subnets, onlyHere, act, skip, old);
       continue;
     }
     for (const port of ours) {
@@ -131,6 +132,7 @@ async function collectNetwork(
   net: Network,
   did: string,
   ports: Port[],
+  foreign: Port | undefined,
   subnets: Subnet[],
   onlyHere: boolean,
   act: Act,
@@ -141,6 +143,9 @@ async function collectNetwork(
   if (!onlyHere) return skip({ ...finding, why: `${finding.why}, but its subnet pools are not held by this host alone` });
   const elsewhere = ports.find((p) => p.hostId !== '' && p.hostId !== ctx.hostId && !p.deviceOwner.startsWith('network:'));
   if (elsewhere !== undefined) return skip({ ...finding, why: `${finding.why}, but port ${elsewhere.id} is bound to ${elsewhere.hostId}` });
+  // a port nothing here may remove (a pod's, a pool member, one no rule calls ours) keeps the network: leave it whole
+  const stuck = foreign ?? ports.find((p) => !p.deviceOwner.startsWith('network:') && !removable(ctx, p));
+  if (stuck !== undefined) return skip({ ...finding, why: `${finding.why}, but port ${stuck.id} (${stuck.name || 'unnamed'}) is not one the collector may remove` });
   if (ctx.locks.busy(`net:${did}`) || !old(`net:${net.id}`, net.updatedAt)) return;
   await act(finding, async () => {
     for (const port of ports) {
@@ -235,6 +240,11 @@ function endpointIdOf(port: Port): string | undefined {
   if (hasIdTags(port.tags, port.deviceId) || port.name === `${port.deviceId}-port`) return port.deviceId;
   const ours = port.tags.includes(TAG_PORT_OWNED) || port.tags.includes(TAG_PORT_EXISTING);
   return ours && port.deviceOwner === TAG_PORT_OWNED ? port.deviceId : undefined;
+}
+
+/** A port the teardown removes: an endpoint of this host, an unclaimed IPAM port, or a user port (released, kept). */
+function removable(ctx: CoreContext, port: Port): boolean {
+  return (endpointIdOf(port) !== undefined && port.hostId === ctx.hostId) || isUnclaimed(port) || port.tags.includes(TAG_PORT_EXISTING);
 }
 
 /** Made by RequestAddress and never bound by a CreateEndpoint. */
