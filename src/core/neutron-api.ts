@@ -99,6 +99,8 @@ export interface PortCreate {
   portSecurityEnabled?: boolean;
   allowedAddressPairs?: AllowedAddressPair[];
   projectId?: string;
+  /** Tags set in the same POST (Neutron's `tag-ports-during-bulk-creation`); one call instead of a PUT per port. */
+  tags?: string[];
 }
 
 /** Fields a port update may change; only the keys present are sent. */

@@ -514,6 +514,7 @@ export class FakeNeutron implements NeutronApi {
     if (b.securityGroups !== undefined) p.securityGroups = [...b.securityGroups];
     if (b.vnicType !== undefined) p.vnicType = b.vnicType;
     if (b.projectId !== undefined) p.projectId = b.projectId;
+    if (b.tags !== undefined) p.tags = [...b.tags];
     this.ports.set(p.id, p);
     if (b.hostId !== undefined && b.hostId !== '') this.bind(p, b.hostId);
     return p;
