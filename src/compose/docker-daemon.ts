@@ -5,7 +5,10 @@ import type { KuryrConfig } from '../config/load.js';
 import { boolFromString, type LibnetworkOptions } from '../core/service-context.js';
 import { NeutronLibnetworkService } from '../core/libnetwork-service.js';
 import { startDockerPlugin } from '../northbound/docker/server.js';
+import { DockerPools } from '../core/docker-pools.js';
 import { VethBinder } from '../southbound/dataplane/binder.js';
+import { createExec } from '../southbound/dataplane/exec.js';
+import { createPortPools } from './pools.js';
 import { openStackFromConfig } from './openstack.js';
 
 export interface RunningDockerDaemon {
@@ -37,13 +40,17 @@ export function libnetworkOptions(config: KuryrConfig): LibnetworkOptions {
 /** Composition root of `kuryr serve docker`: config → clients → binder → use cases → plugin socket. */
 export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Promise<RunningDockerDaemon> {
   const openstack = openStackFromConfig(config, logger);
-  const binder = new VethBinder({ logger: logger.child({ component: 'binder' }) });
+  const exec = createExec(logger.child({ component: 'exec' }));
+  const binder = new VethBinder({ logger: logger.child({ component: 'binder' }), exec });
+  const options = libnetworkOptions(config);
+  const portPools = createPortPools(config, { neutron: openstack.neutron, binder, exec, owner: 'docker', activeTimeoutMs: options.activeTimeoutMs, logger });
   const service = new NeutronLibnetworkService({
     neutron: openstack.neutron,
     binder,
     hostId: config.DEFAULT.host,
     logger: logger.child({ component: 'libnetwork' }),
-    options: libnetworkOptions(config),
+    options,
+    ...(portPools !== undefined ? { pools: new DockerPools(portPools) } : {}),
   });
   await service.init();
   const d = config.DEFAULT;
@@ -59,6 +66,7 @@ export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Pr
     address: plugin.address,
     async close() {
       await plugin.close();
+      await portPools?.close();
       await openstack.close();
     },
   };

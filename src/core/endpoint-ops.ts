@@ -26,6 +26,11 @@ class StaleNetworkEntry extends Error {}
  */
 export async function createEndpoint(ctx: CoreContext, req: CreateEndpointRequest): Promise<CreateEndpointResult> {
   return ctx.locks.run(`ep:${req.endpointId}`, async () => {
+    if (ctx.pools !== undefined && req.address !== undefined && req.address !== '') {
+      const { entry } = await resolveNetwork(ctx, req.networkId);
+      const pooled = await ctx.pools.claim(ctx, req, entry.network.id);
+      if (pooled !== undefined) return req.macAddress !== undefined && req.macAddress !== '' ? {} : pooled;
+    }
     const attempt = { cached: false };
     const run = (fresh: boolean) =>
       UndoStack.guard(
@@ -224,6 +229,7 @@ async function portSubnets(ctx: CoreContext, did: string, entry: NetworkEntry, p
 export async function deleteEndpoint(ctx: CoreContext, ref: EndpointRef): Promise<void> {
   const eid = ref.endpointId;
   await ctx.locks.run(`ep:${eid}`, async () => {
+    if ((await ctx.pools?.release(ctx, eid)) === true) return;
     let port: Port | null = null;
     let lookupError: unknown;
     try {

@@ -7,6 +7,7 @@ import type { EndpointRef, JoinRequest, JoinResult, StaticRoute } from './libnet
 import { started } from './core-cache.js';
 import { findPortByEid, requireNetworkByDid, resolveNetwork } from './lookups.js';
 import { containerIfName } from './naming.js';
+import type { Port, Subnet } from './neutron-types.js';
 import type { CoreContext } from './service-context.js';
 
 /**
@@ -14,6 +15,9 @@ import type { CoreContext } from './service-context.js';
  * Subnets are read fresh (gateway and host routes may be edited in Neutron); the cache only gives the network ID.
  */
 export async function join(ctx: CoreContext, req: JoinRequest): Promise<JoinResult> {
+  // A pool port: everything is known here, no Neutron call (attaches keep working while Neutron is down).
+  const pooled = await ctx.pools?.handOver(req.endpointId);
+  if (pooled !== undefined) return joinResult(ctx, pooled.port, pooled.subnets);
   const epoch = ctx.cache.networks.epoch;
   const resolving = resolveNetwork(ctx, req.networkId);
   const network = started(resolving);
@@ -34,6 +38,11 @@ export async function join(ctx: CoreContext, req: JoinRequest): Promise<JoinResu
     if (cached) ctx.cache.forgetNetwork(req.networkId);
     all = await ctx.neutron.listSubnets({ networkId: port.networkId });
   } else if (cached) ctx.cache.networks.set(req.networkId, { network: entry.network, subnets: all }, epoch);
+  return joinResult(ctx, port, all);
+}
+
+/** The interface to move (the container end of the port's veth) with the gateways and host routes of the port's own subnets. */
+function joinResult(ctx: CoreContext, port: Port, all: Subnet[]): JoinResult {
   const mine = new Set(port.fixedIps.map((f) => f.subnetId));
   const subnets = all.filter((s) => mine.has(s.id));
   const result: JoinResult = {
@@ -54,6 +63,8 @@ export async function join(ctx: CoreContext, req: JoinRequest): Promise<JoinResu
 }
 
 export async function endpointOperInfo(ctx: CoreContext, ref: EndpointRef): Promise<Record<string, unknown>> {
+  // A claimed pool port was ACTIVE when it was offered.
+  if (ctx.pools?.isClaimed(ref.endpointId) === true) return { status: 'ACTIVE' };
   const port = await findPortByEid(ctx, ref.endpointId);
   return port === null ? {} : { status: port.status };
 }

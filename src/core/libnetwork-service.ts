@@ -11,6 +11,7 @@ import type { Logger } from '../common/log.js';
 import { releaseAddress, requestAddress } from './address-ops.js';
 import type { Binder } from './binder.js';
 import { CoreCache } from './core-cache.js';
+import type { DockerPools } from './docker-pools.js';
 import { createEndpoint, deleteEndpoint } from './endpoint-ops.js';
 import { programExternalConnectivity, revokeExternalConnectivity } from './expose-ops.js';
 import { endpointOperInfo, join } from './join-ops.js';
@@ -49,6 +50,8 @@ export interface NeutronLibnetworkServiceDeps {
   now?: () => number;
   /** Attempts of the mandatory `subnet_allocation` probe (Python: 8, backoff 2^n−1 s). */
   probeAttempts?: number;
+  /** Port pools; absent keeps the ordinary path for every endpoint. */
+  pools?: DockerPools;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -70,6 +73,7 @@ export class NeutronLibnetworkService implements LibnetworkService {
       sleep: deps.sleep ?? defaultSleep,
       now: deps.now ?? Date.now,
       cache: new CoreCache(),
+      ...(deps.pools !== undefined ? { pools: deps.pools } : {}),
     };
     this.probeAttempts = deps.probeAttempts ?? 8;
   }
@@ -92,6 +96,17 @@ export class NeutronLibnetworkService implements LibnetworkService {
     const flags = await this.probeTags();
     this.ctx.flags = flags;
     log.info(flags, 'Neutron tag capabilities');
+    const pools = this.ctx.pools;
+    if (pools !== undefined) {
+      if (!flags.tag) {
+        log.warn('Neutron has no tags: port pools are off');
+        delete this.ctx.pools;
+      } else {
+        // In the background: until the pools are back, endpoints take the ordinary path.
+        void pools.adopt(this.ctx).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'could not re-adopt the port pools'));
+        pools.pools.start();
+      }
+    }
     return flags;
   }
 
@@ -124,7 +139,8 @@ export class NeutronLibnetworkService implements LibnetworkService {
   }
 
   ipamCapabilities(): { requiresMacAddress: boolean; requiresRequestReplay: boolean } {
-    return { requiresMacAddress: true, requiresRequestReplay: false };
+    // With pools the port's own MAC must win, so Docker must not make one up (it sends a MAC only when asked to).
+    return { requiresMacAddress: this.ctx.pools === undefined, requiresRequestReplay: false };
   }
 
   createNetwork(req: CreateNetworkRequest): Promise<void> {

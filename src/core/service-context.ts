@@ -7,6 +7,7 @@ import type { KeyedMutex } from '../common/keyed-mutex.js';
 import type { Logger } from '../common/log.js';
 import type { Binder } from './binder.js';
 import type { CoreCache } from './core-cache.js';
+import type { DockerPools } from './docker-pools.js';
 import type { NeutronApi } from './neutron-api.js';
 
 /** The kuryr.conf options the libnetwork use cases read (names follow spec §8.1). */
@@ -51,6 +52,8 @@ export interface CoreContext {
   now: () => number;
   /** Look-up shortcuts (network, pool, endpoint port); safe to lose, self-healing on 404. */
   cache: CoreCache;
+  /** Port pools (`[vif_pool] enabled`); absent: every endpoint gets a port made for it. */
+  pools?: DockerPools;
 }
 
 /** Docker option keys (spec §5). */

@@ -5,9 +5,9 @@
 import { MAX_TAG_LENGTH } from '../tags.js';
 import type { PoolOwner } from './pool-model.js';
 
-export const POOL_TAG_PREFIX = 'kuryr.pool.';
+export const POOL_TAG_PREFIX = 'kuryr.portpool.';
 
-/** `kuryr.pool.<owner>:<host>`. */
+/** `kuryr.portpool.<owner>:<host>`. */
 export function poolTag(owner: PoolOwner, hostId: string): string {
   return `${POOL_TAG_PREFIX}${owner}:${hostId}`.slice(0, MAX_TAG_LENGTH);
 }

@@ -66,6 +66,10 @@ export class PortPools {
     this.now = deps.now ?? Date.now;
   }
 
+  get dataplane(): ParkingDataplane {
+    return this.deps.dataplane;
+  }
+
   get sizing(): PoolSizing {
     return this.deps.sizing;
   }
