@@ -66,6 +66,10 @@ export class PortPools {
     this.now = deps.now ?? Date.now;
   }
 
+  get neutron(): NeutronApi {
+    return this.deps.neutron;
+  }
+
   get dataplane(): ParkingDataplane {
     return this.deps.dataplane;
   }
