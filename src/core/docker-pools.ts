@@ -1,10 +1,11 @@
 /**
  * Docker endpoints on pool ports. RequestAddress reserves a ready port of the network's pool and
  * answers its IP; CreateEndpoint claims it and answers its MAC; Join hands Docker the parked
- * interface; the claim's Neutron writes (device_id, EID tags) land in the background under the
- * endpoint's lock, so DeleteEndpoint and the other endpoint calls wait for them. DeleteEndpoint
- * parks the interface again and resets the port; Docker's ReleaseAddress that follows returns it to
- * the pool (not before: until then Docker still holds the IP). Requests a pool cannot serve
+ * interface. The port's Neutron writes (the claim: device_id and EID tags; after DeleteEndpoint the
+ * reset to a free pool port) land in the background, one after the other per port, retried until
+ * Neutron takes them, so no Docker call waits for Neutron and attaches work while it is down.
+ * DeleteEndpoint parks the interface again; Docker's ReleaseAddress that follows returns the port
+ * to the pool once its reset landed (not before: until then Docker still holds the IP). Requests a pool cannot serve
  * (a MAC or exposed ports asked for, dual stack, an empty pool) take the ordinary path.
  */
 import { errorMessage, isNotFound } from '../common/errors.js';
@@ -29,10 +30,12 @@ interface Reservation {
   inHost: boolean;
   /** The interface vanished with its namespace: re-plug before offering the port again. */
   replug: boolean;
+  /** The port's Neutron writes so far, in order (claim, then reset). */
+  writes: Promise<void>;
 }
 
-const CLAIM_RETRY_FIRST_MS = 500;
-const CLAIM_RETRY_MAX_MS = 10_000;
+const WRITE_RETRY_FIRST_MS = 500;
+const WRITE_RETRY_MAX_MS = 10_000;
 
 export class DockerPools {
   /** `<poolId>|<ip>` → reservation. */
@@ -60,7 +63,7 @@ export class DockerPools {
     const pp = this.pools.take(key, address === '' ? undefined : address);
     if (pp === undefined) return undefined;
     const ip = normalizeIp(pp.port.fixedIps[0]?.ipAddress ?? '');
-    this.byAddress.set(`${poolId}|${ip}`, { pp, ip, poolId, stage: 'reserved', inHost: false, replug: false });
+    this.byAddress.set(`${poolId}|${ip}`, { pp, ip, poolId, stage: 'reserved', inHost: false, replug: false, writes: Promise.resolve() });
     ctx.log.debug({ poolId, ip, portId: pp.port.id }, 'address served from the pool');
     return `${ip}/${prefixLength(subnet.cidr)}`;
   }
@@ -87,8 +90,12 @@ export class DockerPools {
     r.endpointId = req.endpointId;
     this.byEndpoint.set(req.endpointId, r);
     ctx.cache.endpointPorts.set(req.endpointId, r.pp.port.id);
-    // Queued behind this CreateEndpoint on the endpoint's lock: DeleteEndpoint waits until it landed.
-    void ctx.locks.run(`ep:${req.endpointId}`, () => this.writeClaim(ctx, r, req.endpointId));
+    const eid = req.endpointId;
+    // device_id first: a crash in between is finished at restart from it (see `adopt`).
+    r.writes = this.retried(ctx, r, 'claim', async () => {
+      await ctx.neutron.updatePort(r.pp.port.id, { deviceId: eid });
+      await ctx.neutron.setTags('ports', r.pp.port.id, this.claimTags(ctx, eid));
+    });
     ctx.log.info({ endpointId: req.endpointId, portId: r.pp.port.id }, 'endpoint created on a pool port');
     return { macAddress: r.pp.port.macAddress };
   }
@@ -110,14 +117,14 @@ export class DockerPools {
   }
 
   /**
-   * DeleteEndpoint of a claimed pool port (call under the endpoint's lock): parks the interface
-   * again and resets the port's Neutron state. False when the endpoint is not on a pool port.
+   * DeleteEndpoint of a claimed pool port: parks the interface again; the reset of the port's
+   * Neutron state follows the claim in the background. False when the endpoint is not on a pool port.
    */
   async release(ctx: CoreContext, endpointId: string): Promise<boolean> {
     const r = this.byEndpoint.get(endpointId);
     if (r === undefined) return false;
     const parked = await this.dataplane().back(r.pp.vif, null);
-    await this.pools.reset(r.pp);
+    r.writes = r.writes.then(() => this.retried(ctx, r, 'reset', () => this.pools.reset(r.pp)));
     this.byEndpoint.delete(endpointId);
     ctx.cache.endpointPorts.delete(endpointId);
     r.stage = 'released';
@@ -137,7 +144,7 @@ export class DockerPools {
       return true;
     }
     this.byAddress.delete(key);
-    this.pools.recycle(r.pp, { replug: r.replug });
+    void r.writes.then(() => this.pools.recycle(r.pp, { replug: r.replug }));
     return true;
   }
 
@@ -147,6 +154,7 @@ export class DockerPools {
       if (r.pp.port.networkId !== networkId) continue;
       this.byAddress.delete(key);
       if (r.endpointId !== undefined) this.byEndpoint.delete(r.endpointId);
+      await r.writes;
       if (r.stage !== 'claimed') await this.pools.discard(r.pp);
     }
     const n = await this.pools.drain(networkId, networkId);
@@ -188,21 +196,19 @@ export class DockerPools {
     }
   }
 
-  /** The Neutron state of a port an ordinary CreateEndpoint binds: device_id = EID, the owned marker and the EID tags. */
-  private async writeClaim(ctx: CoreContext, r: Reservation, endpointId: string): Promise<void> {
-    let wait = CLAIM_RETRY_FIRST_MS;
+  /** Runs one Neutron write of a pool port until Neutron takes it (a deleted port ends it). */
+  private async retried(ctx: CoreContext, r: Reservation, what: string, write: () => Promise<void>): Promise<void> {
+    let wait = WRITE_RETRY_FIRST_MS;
     for (;;) {
       try {
-        // device_id first: a crash in between is finished at restart from it (see `adopt`).
-        await ctx.neutron.updatePort(r.pp.port.id, { deviceId: endpointId });
-        await ctx.neutron.setTags('ports', r.pp.port.id, this.claimTags(ctx, endpointId));
-        ctx.log.debug({ endpointId, portId: r.pp.port.id }, 'claim of pool port written to Neutron');
+        await write();
+        ctx.log.debug({ endpointId: r.endpointId, portId: r.pp.port.id, what }, 'pool port written to Neutron');
         return;
       } catch (err) {
         if (isNotFound(err)) return;
-        ctx.log.warn({ endpointId, portId: r.pp.port.id, err: errorMessage(err), retryMs: wait }, 'could not write the claim of a pool port; retrying');
+        ctx.log.warn({ endpointId: r.endpointId, portId: r.pp.port.id, what, err: errorMessage(err), retryMs: wait }, 'could not write a pool port to Neutron; retrying');
         await ctx.sleep(wait);
-        wait = Math.min(CLAIM_RETRY_MAX_MS, wait * 2);
+        wait = Math.min(WRITE_RETRY_MAX_MS, wait * 2);
       }
     }
   }
