@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { Port } from '../../src/core/neutron-types.js';
 import { DockerE2e, E2E, HOST, tcpToVm } from './support/fixture.js';
 import { kuryrHostLeftovers } from './support/host.js';
@@ -121,8 +122,11 @@ describe('docker driver on port pools', { skip }, () => {
     await run(d);
     const pd = await portOf(d);
     const before = (await poolPorts(e2e.neutron, netId)).map((p) => p.id);
+    const adopted = () => readFileSync(e2e.daemon.logPath, 'utf8').split('pools adopted').length;
+    const seen = adopted();
     await e2e.daemon.stop('SIGKILL');
     await e2e.daemon.start();
+    await waitFor('the pool re-adopted', async () => adopted() > seen, 60_000);
     await run(e);
     const pe = await portOf(e);
     assert.notEqual(pe.id, pd.id);
