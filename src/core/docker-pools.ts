@@ -8,7 +8,7 @@
  * to the pool once its reset landed (not before: until then Docker still holds the IP). Requests a pool cannot serve
  * (a MAC or exposed ports asked for, dual stack, an empty pool) take the ordinary path.
  */
-import { errorMessage, isNotFound } from '../common/errors.js';
+import { InvalidInputError, errorMessage, isNotFound } from '../common/errors.js';
 import { normalizeIp, prefixLength, splitAddress } from './cidr.js';
 import type { CreateEndpointRequest } from './libnetwork.js';
 import { UNBOUND_PORT_NAME } from './naming.js';
@@ -148,8 +148,19 @@ export class DockerPools {
     return true;
   }
 
-  /** DeleteNetwork: forgets the network's reservations and deletes its pool ports and their devices. */
-  async drain(ctx: CoreContext, networkId: string): Promise<void> {
+  /** `kuryr pool fill`: registers the network's pool when needed and creates `count` ready ports now. */
+  async fill(ctx: CoreContext, networkId: string, count: number): Promise<number> {
+    if (!this.pools.has(networkId)) {
+      const network = await ctx.neutron.getNetwork(networkId);
+      const subnets = await ctx.neutron.listSubnets({ networkId });
+      if (subnets.length !== 1) throw new InvalidInputError(`Neutron network ${networkId} has ${subnets.length} subnets; pools serve single-subnet networks`, 'NetworkID');
+      this.pools.ensure(this.specOf(network, subnets));
+    }
+    return this.pools.fill(networkId, count);
+  }
+
+  /** DeleteNetwork, `kuryr pool drain`: forgets the network's reservations and deletes its pool ports and their devices. */
+  async drain(ctx: CoreContext, networkId: string): Promise<number> {
     for (const [key, r] of this.byAddress) {
       if (r.pp.port.networkId !== networkId) continue;
       this.byAddress.delete(key);
@@ -159,6 +170,7 @@ export class DockerPools {
     }
     const n = await this.pools.drain(networkId, networkId);
     if (n > 0) ctx.log.info({ neutronNetworkId: networkId, deleted: n }, 'network pool drained');
+    return n;
   }
 
   /**

@@ -32,6 +32,7 @@ import type {
 } from './libnetwork.js';
 import { createNetwork, deleteNetwork } from './network-ops.js';
 import type { NeutronApi } from './neutron-api.js';
+import type { PoolStats } from './port-pool/pool-model.js';
 import { releasePool, requestPool } from './pool-ops.js';
 import type { CoreContext, LibnetworkOptions, TagFlags } from './service-context.js';
 
@@ -192,5 +193,17 @@ export class NeutronLibnetworkService implements LibnetworkService {
 
   releaseAddress(req: ReleaseAddressRequest): Promise<void> {
     return releaseAddress(this.ctx, req);
+  }
+
+  poolStats(): PoolStats[] {
+    return this.ctx.pools?.pools.stats() ?? [];
+  }
+
+  poolFill(networkId: string, count: number): Promise<number> {
+    return this.ctx.pools === undefined ? Promise.resolve(0) : this.ctx.pools.fill(this.ctx, networkId, count);
+  }
+
+  async poolDrain(networkId: string): Promise<number> {
+    return this.ctx.pools === undefined ? 0 : this.ctx.pools.drain(this.ctx, networkId);
   }
 }

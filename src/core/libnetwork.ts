@@ -4,6 +4,7 @@
  * results; `core/libnetwork-service.ts` implements them over Neutron and a Binder.
  * Behaviour reference: ../shared/specs/kuryr-libnetwork.md §4.
  */
+import type { PoolStats } from './port-pool/pool-model.js';
 
 /** One element of Docker's `IPv4Data` / `IPv6Data`. */
 export interface PoolData {
@@ -134,4 +135,11 @@ export interface LibnetworkService {
   requestAddress(req: RequestAddressRequest): Promise<string>;
   /** Idempotent. */
   releaseAddress(req: ReleaseAddressRequest): Promise<void>;
+
+  /** `kuryr pool show`: this host's port pools (empty when pools are off). */
+  poolStats(): PoolStats[];
+  /** `kuryr pool fill`: creates `count` ready ports in the pool of a Neutron network now; answers how many became ready. */
+  poolFill(networkId: string, count: number): Promise<number>;
+  /** `kuryr pool drain`: deletes the free ports of a Neutron network's pool; answers how many. */
+  poolDrain(networkId: string): Promise<number>;
 }

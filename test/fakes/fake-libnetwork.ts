@@ -124,6 +124,18 @@ export class FakeLibnetwork implements LibnetworkService {
   releaseAddress(req: Parameters<LibnetworkService['releaseAddress']>[0]): Promise<void> {
     return this.run('releaseAddress', req, undefined);
   }
+
+  poolStats(): ReturnType<LibnetworkService['poolStats']> {
+    return [];
+  }
+
+  poolFill(networkId: string, count: number): Promise<number> {
+    return this.run('poolFill', { networkId, count }, count);
+  }
+
+  poolDrain(networkId: string): Promise<number> {
+    return this.run('poolDrain', { networkId }, 0);
+  }
 }
 
 // ---------------------------------------------------------------- fake Docker engine (client side)
