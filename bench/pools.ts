@@ -9,7 +9,7 @@ import { DockerCli } from '../test/e2e/support/docker.js';
 import { KuryrDaemon } from '../test/e2e/support/kuryr-daemon.js';
 import { netTags } from '../test/e2e/support/kuryr-state.js';
 import { adminClients } from '../test/e2e/support/neutron.js';
-import { POOL_DRIVER, poolDaemon, poolPorts } from '../test/e2e/support/pools.js';
+import { POOL_DRIVER, daemonReady, poolDaemon } from '../test/e2e/support/pools.js';
 import { waitFor } from '../test/e2e/support/sh.js';
 import { median, percentile, row, timeIt } from './stats.js';
 
@@ -44,8 +44,9 @@ async function concurrent(net: string, tag: string, n: number, checkPorts: boole
   return { ms, notActive };
 }
 
-async function readyCount(netId: string): Promise<number> {
-  return (await poolPorts(neutron, netId)).filter((p) => p.status === 'ACTIVE' && p.deviceId === '').length;
+/** Ready ports as the daemon counts them (parked and seen ACTIVE). */
+function readyCount(netId: string): Promise<number> {
+  return daemonReady(`/run/docker/plugins/${POOL_DRIVER}.sock`, netId);
 }
 
 async function main(): Promise<void> {

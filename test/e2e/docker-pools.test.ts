@@ -11,7 +11,7 @@ import type { Port } from '../../src/core/neutron-types.js';
 import { DockerE2e, E2E, HOST, tcpToVm } from './support/fixture.js';
 import { kuryrHostLeftovers } from './support/host.js';
 import { netTags, portTagsOf } from './support/kuryr-state.js';
-import { POOL_DRIVER, parkedLinks, poolDaemon, poolPorts } from './support/pools.js';
+import { POOL_DRIVER, daemonReady, parkedLinks, poolDaemon, poolPorts } from './support/pools.js';
 import { sh, waitFor } from './support/sh.js';
 
 const skip = await DockerE2e.skipReason();
@@ -33,7 +33,8 @@ describe('docker driver on port pools', { skip }, () => {
     waitFor(`${n} ACTIVE pool ports`, async () => {
       const ps = await poolPorts(e2e.neutron, netId);
       for (const p of ps) everPool.add(p.id);
-      return ps.filter((p) => p.status === 'ACTIVE').length >= n ? ps : undefined;
+      const active = ps.filter((p) => p.status === 'ACTIVE').length;
+      return active >= n && (await daemonReady(e2e.daemon.socketPath, netId)) >= n ? ps : undefined;
     }, 90_000, 500);
   const run = (name: string, ...extra: string[]) => e2e.docker.must(['run', '-d', '--name', name, '--net', NET, ...extra, 'busybox', 'sleep', '600']);
 
@@ -63,6 +64,7 @@ describe('docker driver on port pools', { skip }, () => {
   test('containers start on pool ports whose Neutron state matches an ordinary port; they reach each other and a VM (10 MiB TCP)', async () => {
     const [a, b, plain] = [`${E2E}pl-a`, `${E2E}pl-b`, `${E2E}pl-plain`];
     await run(a);
+    await ready(1);
     await run(b);
     await run(plain, '--ip', '10.61.0.250');
     const [pa, pb, pp] = await Promise.all([portOf(a), portOf(b), portOf(plain)]);

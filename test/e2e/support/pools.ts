@@ -3,6 +3,7 @@
  * dockerd asks its capabilities afresh (it keeps a plugin's first answer, and with pools the IPAM
  * driver no longer asks Docker for a MAC), and the pool's state in Neutron and the parking netns.
  */
+import { request } from 'node:http';
 import { hostname } from 'node:os';
 import type { NeutronApi } from '../../../src/core/neutron-api.js';
 import type { Port } from '../../../src/core/neutron-types.js';
@@ -38,4 +39,24 @@ export async function parkedLinks(): Promise<string[]> {
   const r = await sh(['ip', '-n', PARKING_NETNS, '-o', 'link', 'show']);
   if (r.code !== 0) return [];
   return r.stdout.split('\n').map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1] ?? '').filter((n) => n.startsWith('t_c'));
+}
+
+/** Ready ports of a network's pool as the daemon sees them (`Kuryr.PoolShow` on its socket, as `kuryr pool show`). */
+export function daemonReady(socketPath: string, networkId: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/Kuryr.PoolShow', method: 'POST' }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          const { Pools } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Pools: Array<{ networkId: string; ready: number }> };
+          resolve(Pools.filter((p) => p.networkId === networkId).reduce((n, p) => n + p.ready, 0));
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end('{}');
+  });
 }
