@@ -86,6 +86,8 @@ export class DockerPools {
       await this.pools.discard(r.pp);
       return undefined;
     }
+    // Labelled on the host before the answer: a restart before Neutron has the claim can still tell whose port it is.
+    await this.dataplane().label(r.pp.vif, req.endpointId);
     r.stage = 'claimed';
     r.endpointId = req.endpointId;
     this.byEndpoint.set(req.endpointId, r);
@@ -198,13 +200,14 @@ export class DockerPools {
       return s;
     };
     const report = await this.pools.adopt(specOf);
-    for (const port of report.taken) {
-      if (port.deviceId === '') {
+    for (const { port, user } of report.taken) {
+      if (user === '') {
         ctx.log.warn({ portId: port.id }, 'pool port was taken before the restart and its endpoint is unknown; left as it is');
         continue;
       }
-      await ctx.neutron.setTags('ports', port.id, this.claimTags(ctx, port.deviceId));
-      ctx.log.info({ portId: port.id, endpointId: port.deviceId }, 'finished the claim of a pool port interrupted by the restart');
+      if (port.deviceId === '') await ctx.neutron.updatePort(port.id, { deviceId: user });
+      await ctx.neutron.setTags('ports', port.id, this.claimTags(ctx, user));
+      ctx.log.info({ portId: port.id, endpointId: user }, 'finished the claim of a pool port interrupted by the restart');
     }
   }
 

@@ -94,7 +94,7 @@ export class PodPools {
         throw err;
       }
     });
-    if (report.taken.length > 0) this.log.warn({ ports: report.taken.map((p) => p.id) }, 'pod pool ports taken before the restart are left as they are');
+    if (report.taken.length > 0) this.log.warn({ ports: report.taken.map((t) => t.port.id) }, 'pod pool ports taken before the restart are left as they are');
   }
 
   private async writeClaim(pp: PooledPort, update: { name: string; deviceId: string }, tags: string[]): Promise<void> {

@@ -31,8 +31,15 @@ export class FakeParking implements ParkingDataplane {
     return new Set([...this.links].filter(([, where]) => where === 'parked').map(([n]) => n));
   }
 
-  async hostEnds(): Promise<Set<string>> {
-    return new Set(this.hosts);
+  /** Host end → label. */
+  readonly labels = new Map<string, string>();
+
+  async hostEnds(): Promise<Map<string, string>> {
+    return new Map([...this.hosts].map((h) => [h, this.labels.get(h) ?? '']));
+  }
+
+  async label(vif: Vif, user: string): Promise<void> {
+    this.labels.set(vif.hostIfName, user);
   }
 
   async toHost(vif: Vif): Promise<void> {

@@ -163,6 +163,7 @@ describe('port pools', () => {
     await pools.fill(spec.key, 4);
     const [a, b, c] = [pools.take(spec.key)!, pools.take(spec.key)!, pools.take(spec.key)!];
     await parking.toHost(a.vif); // a container holds it (host end exists, link not parked)
+    await parking.label(a.vif, 'eid-a');
     parking.vanish(b.vif); // devices gone
     await neutron.updatePort(c.port.id, { deviceId: 'eid-c' }); // a claim half written
     parking.links.set('t_cdeadbeef-00', 'parked');
@@ -170,7 +171,7 @@ describe('port pools', () => {
 
     const again = await world({ neutron, parking, sizing: { min: 0, max: 10, batch: 4 } });
     const report = await again.pools.adopt(async () => spec);
-    assert.deepEqual(report.taken.map((p) => p.id).sort(), [a.port.id, c.port.id].sort());
+    assert.deepEqual(report.taken.map((t) => `${t.port.id}:${t.user}`).sort(), [`${a.port.id}:eid-a`, `${c.port.id}:eid-c`].sort());
     assert.equal(report.replugged, 1);
     assert.equal(report.removedLinks, 1);
     assert.equal(report.ready, 2);

@@ -45,8 +45,8 @@ export interface AdoptReport {
   replugged: number;
   deleted: number;
   removedLinks: number;
-  /** Pool-tagged ports whose link is neither parked nor gone: some user took them before the restart. */
-  taken: Port[];
+  /** Pool-tagged ports whose link is neither parked nor gone: some user took them before the restart (`user` from Neutron or the host end's label). */
+  taken: Array<{ port: Port; user: string }>;
 }
 
 const ACTIVE_POLL_FIRST_MS = 200;
@@ -276,9 +276,10 @@ export class PortPools {
       }
       const pool = this.register(spec);
       const pp: PooledPort = { key: spec.key, port, vif: buildVif(port, spec.subnets, { mtu: spec.mtu }, '') };
-      if (port.deviceId !== '' || (!parked.has(containerIfName(port.id)) && hostEnds.has(hostIfName(port.id)))) {
+      const label = hostEnds.get(hostIfName(port.id));
+      if (port.deviceId !== '' || (!parked.has(containerIfName(port.id)) && label !== undefined)) {
         pool.out.add(port.id);
-        report.taken.push(port);
+        report.taken.push({ port, user: port.deviceId !== '' ? port.deviceId : label ?? '' });
         continue;
       }
       const replug = !parked.has(containerIfName(port.id));
@@ -298,7 +299,7 @@ export class PortPools {
     }
     await this.idle();
     report.ready = [...this.pools.values()].reduce((n, p) => n + p.ready.length, 0);
-    this.deps.log.info({ ...report, taken: report.taken.map((p) => p.id) }, 'pools adopted');
+    this.deps.log.info({ ...report, taken: report.taken.map((t) => t.port.id) }, 'pools adopted');
     for (const pool of this.pools.values()) this.refill(pool);
     return report;
   }

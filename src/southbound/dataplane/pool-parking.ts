@@ -11,7 +11,7 @@ import type { Binder, Vif, VifTarget } from '../../core/binder.js';
 import type { ParkingDataplane } from '../../core/port-pool/pool-model.js';
 import type { Exec } from './exec.js';
 import { ipBatch, ipLine, listLinks, netnsFile, type IpLink } from './ip.js';
-import { containerNetnsLines } from './veth.js';
+import { containerNetnsLines, kuryrAlias, parseKuryrAlias } from './veth.js';
 
 export interface PoolParkingOptions {
   binder: Binder;
@@ -72,8 +72,16 @@ export class PoolParking implements ParkingDataplane {
     return new Set(links.map((l) => l.ifname).filter((n) => n !== 'lo'));
   }
 
-  async hostEnds(): Promise<Set<string>> {
-    return new Set((await listLinks(this.opts.exec, 'veth')).map((l) => l.ifname).filter((n) => n.startsWith('tap')));
+  async hostEnds(): Promise<Map<string, string>> {
+    const ends = new Map<string, string>();
+    for (const l of await listLinks(this.opts.exec, 'veth')) {
+      if (l.ifname.startsWith('tap')) ends.set(l.ifname, parseKuryrAlias(l.ifalias)?.deviceId ?? '');
+    }
+    return ends;
+  }
+
+  async label(vif: Vif, user: string): Promise<void> {
+    await ipBatch(this.opts.exec, [ipLine('link', 'set', 'dev', vif.hostIfName, 'alias', kuryrAlias({ portId: vif.portId, deviceId: user }))]);
   }
 
   async toHost(vif: Vif): Promise<void> {
@@ -99,6 +107,8 @@ export class PoolParking implements ParkingDataplane {
     const lines = [ipLine('link', 'set', 'dev', dev, 'down')];
     if (from !== null) lines.push(ipLine('link', 'set', 'dev', dev, 'name', vif.containerIfName));
     lines.push(ipLine('link', 'set', 'dev', vif.containerIfName, 'netns', this.netnsPath));
+    // The host end no longer belongs to anyone (it is in the host netns only on the Docker side).
+    if (from === null) lines.push(ipLine('link', 'set', 'dev', vif.hostIfName, 'alias', kuryrAlias({ portId: vif.portId, deviceId: '' })));
     try {
       await ipBatch(this.opts.exec, lines, from?.netnsPath);
       return true;
