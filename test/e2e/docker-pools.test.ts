@@ -141,7 +141,7 @@ describe('docker driver on port pools', { skip }, () => {
     await e2e.docker.must(['rm', '-f', d, e]);
   });
 
-  test('neutron-server stopped: a container still starts from the pool; its port gets its tags when Neutron is back', async () => {
+  test('neutron-server stopped: a container still starts from the pool; its port gets its tags when Neutron is back, also across a daemon SIGKILL', async () => {
     await ready(2);
     const f = `${E2E}pl-f`;
     const pgid = (await sh(['sh', '-c', 'ps -o pgid= -p $(cat /run/aio/neutron-server.pid)'])).stdout.trim();
@@ -158,7 +158,23 @@ describe('docker driver on port pools', { skip }, () => {
     const p = await portOf(f);
     assert.ok(everPool.has(p.id));
     assert.equal(p.deviceId, (await e2e.containerIp(f, NET)).endpointId);
-    await e2e.docker.must(['rm', '-f', f]);
+
+    // Again, and the daemon dies before Neutron is back: the restart finishes the claim.
+    await ready(2);
+    const g = `${E2E}pl-g`;
+    await sh(['kill', '-STOP', '--', `-${pgid}`]);
+    try {
+      await run(g);
+      await e2e.daemon.stop('SIGKILL');
+    } finally {
+      await sh(['kill', '-CONT', '--', `-${pgid}`]);
+    }
+    await e2e.daemon.start();
+    const pg = await portOf(g);
+    assert.ok(everPool.has(pg.id));
+    assert.equal(pg.deviceId, (await e2e.containerIp(g, NET)).endpointId);
+    assert.ok(await e2e.ping(g, (await e2e.containerIp(f, NET)).ip));
+    await e2e.docker.must(['rm', '-f', f, g]);
   });
 
   test('docker network rm leaves no pool port, veth, OVS port or parked link', async () => {
