@@ -6,15 +6,8 @@
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { readConfig } from '../compose/config.js';
+import type { PoolStats } from '../core/port-pool/pool-model.js';
 
-interface PoolRow {
-  key: string;
-  networkId: string;
-  ready: number;
-  preparing: number;
-  inUse: number;
-  closed: boolean;
-}
 
 export async function pool(sub: string, args: string[]): Promise<void> {
   const { values, tokens } = parseArgs({
@@ -26,7 +19,7 @@ export async function pool(sub: string, args: string[]): Promise<void> {
   const configArgs = tokens.filter((t) => t.kind === 'option' && (t.name === 'config-file' || t.name === 'config-dir')).flatMap((t) => (t.kind === 'option' ? [`--${t.name}`, t.value ?? ''] : []));
   const socket = values.socket ?? readConfig(configArgs).DEFAULT.socket_path;
   if (sub === 'show') {
-    const { Pools } = (await call(socket, 'Kuryr.PoolShow', {})) as { Pools: PoolRow[] };
+    const { Pools } = (await call(socket, 'Kuryr.PoolShow', {})) as { Pools: PoolStats[] };
     process.stdout.write('network\tready\tpreparing\tin-use\tstate\n');
     for (const p of Pools) process.stdout.write(`${p.networkId}\t${p.ready}\t${p.preparing}\t${p.inUse}\t${p.closed ? 'drained' : 'open'}\n`);
     return;
