@@ -15,7 +15,7 @@ import { createTopology, destroyTopology } from '../test/e2e/support/cni-neutron
 import { adminClients } from '../test/e2e/support/neutron.js';
 import { sh, sleep, waitFor } from '../test/e2e/support/sh.js';
 import { hostname } from 'node:os';
-import type { NeutronApi } from '../src/core/neutron-api.js';
+import type { NeutronApi } from '../src/core/shared/neutron-api.js';
 import { poolTag } from '../src/core/port-pool/pool-tags.js';
 import { row, timeIt } from './stats.js';
 

@@ -4,8 +4,8 @@
  */
 import type { Logger } from '../common/log.js';
 import type { KuryrConfig } from '../config/load.js';
-import type { Binder } from '../core/binder.js';
-import type { NeutronApi } from '../core/neutron-api.js';
+import type { Binder } from '../core/shared/binder.js';
+import type { NeutronApi } from '../core/shared/neutron-api.js';
 import type { PoolOwner, PoolSizing } from '../core/port-pool/pool-model.js';
 import { parkingNetnsName } from '../core/port-pool/pool-tags.js';
 import { PortPools } from '../core/port-pool/port-pools.js';

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Port } from '../../src/core/neutron-types.js';
+import type { Port } from '../../src/core/shared/neutron-types.js';
 import { DockerE2e, E2E, HOST, tcpToVm } from './support/fixture.js';
 import { kuryrHostLeftovers } from './support/host.js';
 import { netTags, portTagsOf } from './support/kuryr-state.js';

@@ -3,7 +3,7 @@
  * host ends exist. Fails plugs of chosen ports.
  */
 import { BindingError } from '../../src/common/errors.js';
-import type { Vif, VifTarget } from '../../src/core/binder.js';
+import type { Vif, VifTarget } from '../../src/core/shared/binder.js';
 import type { ParkingDataplane } from '../../src/core/port-pool/pool-model.js';
 
 export class FakeParking implements ParkingDataplane {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { silentLogger } from '../../src/common/log.js';
-import { PodNetworkService } from '../../src/core/pod-network.js';
-import { PodPools } from '../../src/core/pod-pools.js';
+import { PodNetworkService } from '../../src/core/pod/pod-network.js';
+import { PodPools } from '../../src/core/pod/pod-pools.js';
 import { poolTag } from '../../src/core/port-pool/pool-tags.js';
 import { PortPools } from '../../src/core/port-pool/port-pools.js';
 import { FakeBinder } from '../fakes/fake-binder.js';

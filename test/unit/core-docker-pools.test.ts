@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { silentLogger } from '../../src/common/log.js';
-import { DockerPools } from '../../src/core/docker-pools.js';
+import { EndpointPools } from '../../src/core/docker/endpoint-pools.js';
 import { poolTag } from '../../src/core/port-pool/pool-tags.js';
 import { PortPools } from '../../src/core/port-pool/port-pools.js';
 import { FakeNeutron } from '../fakes/fake-neutron.js';
 import { FakeParking } from '../fakes/fake-parking.js';
-import { GATEWAY, HOST, hexId, makeHarness, poolData } from './core-helpers.js';
+import { GATEWAY, HOST, choices, hexId, makeHarness, poolData } from './core-helpers.js';
 
 async function poolWorld() {
   const neutron = new FakeNeutron({ dhcpPorts: false });
@@ -28,7 +28,7 @@ async function poolWorld() {
   });
   const h = await makeHarness({ neutron });
   // the harness builds the service without pools: rebuild it with them
-  const { NeutronLibnetworkService } = await import('../../src/core/libnetwork-service.js');
+  const { NeutronLibnetworkService } = await import('../../src/core/docker/driver.js');
   const { DEFAULT_OPTIONS } = await import('./core-helpers.js');
   const service = new NeutronLibnetworkService({
     neutron,
@@ -36,14 +36,14 @@ async function poolWorld() {
     hostId: HOST,
     logger: silentLogger(),
     options: DEFAULT_OPTIONS,
-    pools: new DockerPools(portPools),
-    sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))),
+    pools: new EndpointPools(portPools),
+    sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 5))),
   });
   await service.init();
   const did = hexId();
-  const rp = await service.requestPool({ addressSpace: 'x', pool: '10.0.0.0/16', subPool: '10.0.0.0/24', options: {}, v6: false });
-  const gw = await service.requestAddress({ poolId: rp.poolId, address: '10.0.0.1', options: GATEWAY });
-  await service.createNetwork({ networkId: did, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], genericOptions: {}, enableIpv6: false });
+  const rp = await service.pools.requestPool({ addressSpace: 'x', pool: '10.0.0.0/16', subPool: '10.0.0.0/24', neutron: choices({}), v6: false });
+  const gw = await service.addresses.requestAddress({ poolId: rp.poolId, address: '10.0.0.1', ...GATEWAY });
+  await service.networks.createNetwork({ networkId: did, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], neutron: choices({}), enableIpv6: false });
   await portPools.idle();
   return { neutron, parking, portPools, service, did, poolId: rp.poolId, binder: h.binder };
 }
@@ -61,27 +61,27 @@ describe('docker endpoints on pool ports', () => {
     const w = await poolWorld();
     assert.equal(w.portPools.stats()[0]!.ready, 2, 'primed at CreateNetwork');
     const eid = hexId();
-    const addr = await w.service.requestAddress({ poolId: w.poolId, address: '', options: {} });
+    const addr = await w.service.addresses.requestAddress({ poolId: w.poolId, address: '', gateway: false });
     const ip = addr.split('/')[0]!;
     const port = [...w.neutron.ports.values()].find((p) => p.fixedIps[0]?.ipAddress === ip)!;
     assert.ok(port.tags.includes(TAG), 'the address is a pool port');
     const createsBefore = w.neutron.calls.get('createPort') ?? 0;
-    const ce = await w.service.createEndpoint({ networkId: w.did, endpointId: eid, address: addr, options: {} });
+    const ce = await w.service.endpoints.createEndpoint({ networkId: w.did, endpointId: eid, address: addr });
     assert.deepEqual(ce, { macAddress: port.macAddress });
     assert.equal(w.neutron.calls.get('createPort') ?? 0, createsBefore, 'no port made on the attach path');
-    const join = await w.service.join({ networkId: w.did, endpointId: eid, sandboxKey: '/x', options: {} });
+    const join = await w.service.sandboxes.join({ networkId: w.did, endpointId: eid, sandboxKey: '/x' });
     assert.equal(join.srcName, `t_c${port.id.slice(0, 11)}`);
     assert.equal(join.gateway, '10.0.0.1');
     assert.equal(w.parking.links.get(join.srcName), 'host');
-    assert.deepEqual(await w.service.endpointOperInfo({ networkId: w.did, endpointId: eid }), { status: 'ACTIVE' });
+    assert.deepEqual(await w.service.sandboxes.endpointOperInfo({ networkId: w.did, endpointId: eid }), { status: 'ACTIVE' });
 
     // an ordinary endpoint for comparison (pools empty of this IP: --ip path)
-    await w.service.deleteEndpoint({ networkId: w.did, endpointId: eid }); // waits for the claim write
+    await w.service.endpoints.deleteEndpoint({ networkId: w.did, endpointId: eid }); // waits for the claim write
     // (state after claim is checked through a second claim below, before delete)
     const eid2 = hexId();
-    const addr2 = await w.service.requestAddress({ poolId: w.poolId, address: '', options: {} });
-    await w.service.createEndpoint({ networkId: w.did, endpointId: eid2, address: addr2, options: {} });
-    await w.service.endpointOperInfo({ networkId: w.did, endpointId: eid2 });
+    const addr2 = await w.service.addresses.requestAddress({ poolId: w.poolId, address: '', gateway: false });
+    await w.service.endpoints.createEndpoint({ networkId: w.did, endpointId: eid2, address: addr2 });
+    await w.service.sandboxes.endpointOperInfo({ networkId: w.did, endpointId: eid2 });
     await new Promise((r) => setTimeout(r, 20));
     const claimed = [...w.neutron.ports.values()].find((p) => p.fixedIps[0]?.ipAddress === addr2.split('/')[0])!;
     assert.equal(claimed.deviceId, eid2);
@@ -95,7 +95,7 @@ describe('docker endpoints on pool ports', () => {
     assert.deepEqual([back.deviceId, back.tags], ['', [TAG]]);
     assert.equal(w.parking.links.get(join.srcName), 'parked');
     const offeredBefore = w.portPools.stats()[0]!.ready;
-    await w.service.releaseAddress({ poolId: w.poolId, address: ip });
+    await w.service.addresses.releaseAddress({ poolId: w.poolId, address: ip });
     await w.portPools.idle();
     assert.ok(w.neutron.ports.has(port.id), 'ReleaseAddress did not delete the pool port');
     assert.equal(w.portPools.stats()[0]!.ready, Math.min(3, offeredBefore + 1));
@@ -103,11 +103,11 @@ describe('docker endpoints on pool ports', () => {
 
   test('a MAC asked for gives the pool port up and takes the ordinary path', async () => {
     const w = await poolWorld();
-    const addr = await w.service.requestAddress({ poolId: w.poolId, address: '', options: {} });
+    const addr = await w.service.addresses.requestAddress({ poolId: w.poolId, address: '', gateway: false });
     const ip = addr.split('/')[0]!;
     const poolPort = [...w.neutron.ports.values()].find((p) => p.fixedIps[0]?.ipAddress === ip)!;
     const eid = hexId();
-    await w.service.createEndpoint({ networkId: w.did, endpointId: eid, address: addr, macAddress: '02:42:0a:00:00:99', options: {} });
+    await w.service.endpoints.createEndpoint({ networkId: w.did, endpointId: eid, address: addr, macAddress: '02:42:0a:00:00:99' });
     assert.equal(w.neutron.ports.has(poolPort.id), false, 'pool port deleted');
     const made = [...w.neutron.ports.values()].find((p) => p.deviceId === eid)!;
     assert.equal(made.macAddress, '02:42:0a:00:00:99');
@@ -116,7 +116,7 @@ describe('docker endpoints on pool ports', () => {
 
   test('DeleteNetwork drains the pool first: no pool port, no parked link left', async () => {
     const w = await poolWorld();
-    await w.service.deleteNetwork(w.did);
+    await w.service.networks.deleteNetwork(w.did);
     assert.deepEqual([...w.neutron.ports.values()].filter((p) => p.tags.includes(TAG)), []);
     assert.equal(w.parking.links.size, 0);
     assert.equal(w.neutron.networks.size, 0);

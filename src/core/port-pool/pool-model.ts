@@ -4,8 +4,8 @@
  * holds is also in Neutron (the pool tag) and on the host (the parked links), so a restart re-adopts
  * it; nothing else is stored. The Docker and pod use cases take ports from here, never the reverse.
  */
-import type { Vif, VifTarget } from '../binder.js';
-import type { Port, Subnet } from '../neutron-types.js';
+import type { Vif, VifTarget } from '../shared/binder.js';
+import type { Port, Subnet } from '../shared/neutron-types.js';
 
 /** `[vif_pool]` sizing, with kuryr-kubernetes' option names. */
 export interface PoolSizing {

@@ -2,7 +2,7 @@
  * The pool tag: marks a free pool port and its owning host and side, so a restart finds its pool in
  * Neutron. Cut to Neutron's 60 characters like every kuryr tag.
  */
-import { MAX_TAG_LENGTH } from '../tags.js';
+import { MAX_TAG_LENGTH } from '../shared/tag-limit.js';
 import type { PoolOwner } from './pool-model.js';
 
 export const POOL_TAG_PREFIX = 'kuryr.portpool.';

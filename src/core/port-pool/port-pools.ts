@@ -6,10 +6,10 @@
  */
 import { errorMessage, isNotFound } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { DEVICE_OWNER, containerIfName, hostIfName } from '../naming.js';
-import type { NeutronApi, PortCreate } from '../neutron-api.js';
-import type { Port } from '../neutron-types.js';
-import { buildVif } from '../vif.js';
+import { DEVICE_OWNER, containerIfName, hostIfName } from '../shared/device-names.js';
+import type { NeutronApi, PortCreate } from '../shared/neutron-api.js';
+import type { Port } from '../shared/neutron-types.js';
+import { buildVif } from '../shared/vif.js';
 import type { ParkingDataplane, PoolOwner, PoolSizing, PoolSpec, PoolStats, PooledPort } from './pool-model.js';
 import { poolTag } from './pool-tags.js';
 

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { BindingError, errorMessage } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
-import type { Binder, Vif, VifTarget } from '../../core/binder.js';
+import type { Binder, Vif, VifTarget } from '../../core/shared/binder.js';
 import type { ParkingDataplane } from '../../core/port-pool/pool-model.js';
 import type { Exec } from './exec.js';
 import { ipBatch, ipLine, listLinks, netnsFile, type IpLink } from './ip.js';

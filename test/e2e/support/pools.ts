@@ -5,8 +5,8 @@
  */
 import { request } from 'node:http';
 import { hostname } from 'node:os';
-import type { NeutronApi } from '../../../src/core/neutron-api.js';
-import type { Port } from '../../../src/core/neutron-types.js';
+import type { NeutronApi } from '../../../src/core/shared/neutron-api.js';
+import type { Port } from '../../../src/core/shared/neutron-types.js';
 import { parkingNetnsName, poolTag } from '../../../src/core/port-pool/pool-tags.js';
 import type { DaemonOptions } from './kuryr-daemon.js';
 import { sh } from './sh.js';
