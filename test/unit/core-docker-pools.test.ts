@@ -121,4 +121,22 @@ describe('docker endpoints on pool ports', () => {
     assert.equal(w.parking.links.size, 0);
     assert.equal(w.neutron.networks.size, 0);
   });
+
+  test('--expose on a pool port: ProgramExternalConnectivity waits for the claim and adds the group to the port; the reset takes it off', async () => {
+    const w = await poolWorld();
+    const eid = hexId();
+    const addr = await w.service.addresses.requestAddress({ poolId: w.poolId, address: '', gateway: false });
+    await w.service.endpoints.createEndpoint({ networkId: w.did, endpointId: eid, address: addr });
+    await w.service.sandboxes.join({ networkId: w.did, endpointId: eid, sandboxKey: '/x' });
+    await w.service.connectivity.programExternalConnectivity({ networkId: w.did, endpointId: eid, exposedPorts: [{ proto: 6, port: 8080 }] });
+    const port = [...w.neutron.ports.values()].find((p) => p.deviceId === eid)!;
+    const sg = [...w.neutron.securityGroups.values()].find((g) => g.name === `${port.id}-exposed_ports`);
+    assert.ok(sg !== undefined && port.securityGroups.includes(sg.id), 'the exposed-ports group is on the pool port');
+    await w.service.connectivity.revokeExternalConnectivity({ networkId: w.did, endpointId: eid });
+    await w.service.endpoints.deleteEndpoint({ networkId: w.did, endpointId: eid });
+    await w.service.addresses.releaseAddress({ poolId: w.poolId, address: addr.split('/')[0]! });
+    await w.portPools.idle();
+    const back = w.neutron.ports.get(port.id)!;
+    assert.ok(!back.securityGroups.includes(sg.id), 'the pool port went back with its own groups');
+  });
 });
