@@ -5,6 +5,7 @@
  *   kuryr config show  [--config-file F]... [--config-dir D]   the effective configuration, secrets redacted
  *   kuryr serve cni    [--config-file F]...                    the CNI node daemon behind kuryr-cni
  *   kuryr network sync --docker-host URL ...                   Kuryr networks of other hosts into this dockerd (docs/multihost.md)
+ *   kuryr pool show|fill|drain [--network ID] [--count N]      the running Docker driver's port pools
  * Without --config-file, /etc/kuryr/kuryr.conf is read when it exists (as oslo's default search does).
  */
 import { errorMessage } from '../common/errors.js';
@@ -13,6 +14,7 @@ import { readConfig } from '../compose/config.js';
 import { startDockerDaemon } from '../compose/docker-daemon.js';
 import { runDaemon } from './daemon-runner.js';
 import { networkSync } from './network-sync.js';
+import { pool } from './pool.js';
 import { serveCni } from './serve-cni.js';
 
 const USAGE = 'usage: kuryr <command> [--config-file FILE]... [--config-dir DIR]';
@@ -24,6 +26,9 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   'serve cni': serveCni,
   'network sync': networkSync,
   'config show': async (args) => void process.stdout.write(formatEffectiveConfig(readConfig(args))),
+  'pool show': (args) => pool('show', args),
+  'pool fill': (args) => pool('fill', args),
+  'pool drain': (args) => pool('drain', args),
 };
 
 async function main(argv: string[]): Promise<void> {

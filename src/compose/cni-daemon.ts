@@ -6,12 +6,14 @@ import type { Logger } from '../common/log.js';
 import type { KuryrConfig } from '../config/load.js';
 import type { PodNetworkOptions } from '../core/pod/pod-model.js';
 import { PodNetworkService } from '../core/pod/pod-network.js';
+import { PodPools } from '../core/pod/pod-pools.js';
 import { startCniServer } from '../northbound/cni/server.js';
 import { VethBinder } from '../southbound/dataplane/binder.js';
 import { NodeControlPlaneProbe } from '../southbound/control-plane-probe.js';
 import { createExec } from '../southbound/dataplane/exec.js';
 import { IpNetnsInspector } from '../southbound/dataplane/netns-inspector.js';
 import { openStackFromConfig } from './openstack.js';
+import { createPortPools } from './pools.js';
 
 export interface RunningCniDaemon {
   socketPath: string;
@@ -37,12 +39,22 @@ export async function startCniDaemon(config: KuryrConfig, logger: Logger): Promi
   const openstack = openStackFromConfig(config, logger);
   const exec = createExec(logger.child({ component: 'exec' }));
   const bridge = config.neutron_defaults.ovs_bridge ?? 'br-int';
+  const binder = new VethBinder({ logger: logger.child({ component: 'binder' }), exec, defaultOvsBridge: bridge });
+  const options = podNetworkOptions(config);
+  const portPools = createPortPools(config, { neutron: openstack.neutron, binder, exec, owner: 'cni', activeTimeoutMs: options.activeTimeoutMs, logger });
+  const pools = portPools !== undefined ? new PodPools(portPools, logger.child({ component: 'pod-pools' }), (ms) => new Promise((r) => setTimeout(r, ms))) : undefined;
+  if (pools !== undefined) {
+    // In the background: until the pools are back, ADDs make their ports.
+    void pools.adopt(openstack.neutron, options.networkDeviceMtu).catch((err: unknown) => logger.error({ err: String(err) }, 'could not re-adopt the pod port pools'));
+    portPools?.start();
+  }
   const service = new PodNetworkService({
     neutron: openstack.neutron,
-    binder: new VethBinder({ logger: logger.child({ component: 'binder' }), exec, defaultOvsBridge: bridge }),
+    binder,
+    ...(pools !== undefined ? { pools } : {}),
     inspector: new IpNetnsInspector(exec),
     probe: new NodeControlPlaneProbe(openstack, config.neutron.auth_url ?? '', exec, bridge),
-    options: podNetworkOptions(config),
+    options,
     logger: logger.child({ component: 'pod-network' }),
   });
   const socketPath = config.cni_daemon.socket_path;
@@ -52,6 +64,7 @@ export async function startCniDaemon(config: KuryrConfig, logger: Logger): Promi
     socketPath,
     async close() {
       await server.close();
+      await portPools?.close();
       await openstack.close();
     },
   };

@@ -6,7 +6,10 @@ import { boolFromString } from '../common/bool-from-string.js';
 import type { LibnetworkOptions } from '../core/docker/service-context.js';
 import { NeutronLibnetworkService } from '../core/docker/driver.js';
 import { startDockerPlugin } from '../northbound/docker/server.js';
+import { EndpointPools } from '../core/docker/endpoint-pools.js';
 import { VethBinder } from '../southbound/dataplane/binder.js';
+import { createExec } from '../southbound/dataplane/exec.js';
+import { createPortPools } from './pools.js';
 import { openStackFromConfig } from './openstack.js';
 
 export interface RunningDockerDaemon {
@@ -38,13 +41,17 @@ export function libnetworkOptions(config: KuryrConfig): LibnetworkOptions {
 /** Composition root of `kuryr serve docker`: config → clients → binder → use cases → plugin socket. */
 export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Promise<RunningDockerDaemon> {
   const openstack = openStackFromConfig(config, logger);
-  const binder = new VethBinder({ logger: logger.child({ component: 'binder' }) });
+  const exec = createExec(logger.child({ component: 'exec' }));
+  const binder = new VethBinder({ logger: logger.child({ component: 'binder' }), exec });
+  const options = libnetworkOptions(config);
+  const portPools = createPortPools(config, { neutron: openstack.neutron, binder, exec, owner: 'docker', activeTimeoutMs: options.activeTimeoutMs, logger });
   const service = new NeutronLibnetworkService({
     neutron: openstack.neutron,
     binder,
     hostId: config.DEFAULT.host,
     logger: logger.child({ component: 'libnetwork' }),
-    options: libnetworkOptions(config),
+    options,
+    ...(portPools !== undefined ? { pools: new EndpointPools(portPools) } : {}),
   });
   await service.init();
   const d = config.DEFAULT;
@@ -60,6 +67,7 @@ export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Pr
     address: plugin.address,
     async close() {
       await plugin.close();
+      await portPools?.close();
       await openstack.close();
     },
   };

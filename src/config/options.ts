@@ -233,6 +233,15 @@ export const PROMETHEUS_EXPORTER_OPTS = {
   cni_exporter_port: port(9655, 'Port for the CNI Prometheus exporter.'),
 };
 
+/** [vif_pool] (kuryr-kubernetes names; `enabled` is ours): pools of pre-made, pre-plugged ports. */
+export const VIF_POOL_OPTS = {
+  enabled: bool(false, `${TS}Serve Docker endpoints (kuryr serve docker) and pods (kuryr serve cni) from pools of ports created, bound and plugged ahead of time.`, { tsOnly: true }),
+  ports_pool_min: int(5, 'Minimum number of ready ports per pool; below it a batch is created.', { min: 0 }),
+  ports_pool_max: int(20, 'Maximum number of ready ports per pool; a returned port above it is deleted (0 = no limit).', { min: 0 }),
+  ports_pool_batch: int(10, 'Number of ports created in one bulk request.', { min: 1 }),
+  ports_pool_update_frequency: int(20, 'Seconds between refills of pools below ports_pool_min.', { min: 0 }),
+};
+
 /** Every group we own, by its kuryr.conf name. Groups not listed here are ignored, as oslo ignores them. */
 export const OPTION_GROUPS = {
   DEFAULT: DEFAULT_OPTS,
@@ -246,6 +255,7 @@ export const OPTION_GROUPS = {
   vhostuser: VHOSTUSER_OPTS,
   nested_dpdk: NESTED_DPDK_OPTS,
   prometheus_exporter: PROMETHEUS_EXPORTER_OPTS,
+  vif_pool: VIF_POOL_OPTS,
 } as const;
 
 /** A registered group name. */

@@ -474,6 +474,11 @@ export class FakeNeutron implements NeutronApi {
     return clone(this.makePort(b));
   }
 
+  async createPorts(bodies: PortCreate[]): Promise<Port[]> {
+    await this.enter('createPorts', bodies);
+    return bodies.map((b) => clone(this.makePort(b)));
+  }
+
   private makePort(b: PortCreate): Port {
     this.need(this.networks, b.networkId, 'Network');
     const mac = b.macAddress?.toLowerCase();
@@ -487,6 +492,7 @@ export class FakeNeutron implements NeutronApi {
     if (b.securityGroups !== undefined) p.securityGroups = [...b.securityGroups];
     if (b.vnicType !== undefined) p.vnicType = b.vnicType;
     if (b.projectId !== undefined) p.projectId = b.projectId;
+    if (b.tags !== undefined) p.tags = [...b.tags];
     this.ports.set(p.id, p);
     if (b.hostId !== undefined && b.hostId !== '') this.bind(p, b.hostId);
     return p;

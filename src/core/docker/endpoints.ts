@@ -10,7 +10,7 @@ import { waitForPortActive } from '../shared/active-wait.js';
 import { networkOf, normalizeCidr, normalizeIp, splitAddress } from '../../common/cidr.js';
 import { type NetworkEntry } from './lookup-cache.js';
 import type { CreateEndpointRequest, CreateEndpointResult, EndpointRef, EndpointUseCases } from './libnetwork.js';
-import { dropTag, findPortByEid, withNetworkEntry, writeTags } from './lookups.js';
+import { dropTag, findPortByEid, resolveNetwork, withNetworkEntry, writeTags } from './lookups.js';
 import { DEVICE_OWNER, containerIfName } from '../shared/device-names.js';
 import { UNBOUND_PORT_NAME, endpointPortName } from './naming.js';
 import type { PortUpdate } from '../shared/neutron-api.js';
@@ -21,6 +21,16 @@ import { assertBound, buildVif, unplugRef } from '../shared/vif.js';
 import { started } from '../../common/promises.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 
+/** The reserved pool port of the request's address, claimed (answers its MAC), or `undefined`: the ordinary path. */
+async function claimPoolPort(ctx: CoreContext, req: CreateEndpointRequest): Promise<CreateEndpointResult | undefined> {
+  if (ctx.pools === undefined || req.address === undefined || req.address === '') return undefined;
+  const { entry } = await resolveNetwork(ctx, req.networkId);
+  const pooled = await ctx.pools.claim(ctx, req, entry.network.id);
+  if (pooled === undefined) return undefined;
+  // Docker sent the port's own MAC (the user asked for it): nothing to answer.
+  return req.macAddress !== undefined && req.macAddress !== '' ? {} : pooled;
+}
+
 export class Endpoints implements EndpointUseCases {
   constructor(private readonly ctx: CoreContext) {}
 
@@ -30,7 +40,9 @@ export class Endpoints implements EndpointUseCases {
    */
   async createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResult> {
     const ctx = this.ctx;
-    return ctx.locks.run(`ep:${req.endpointId}`, () => {
+    return ctx.locks.run(`ep:${req.endpointId}`, async () => {
+      const pooled = await claimPoolPort(ctx, req);
+      if (pooled !== undefined) return pooled;
       // The port look-up by EID does not depend on the network: it runs alongside the network look-up.
       const byEid = started(findPortByEid(ctx, req.endpointId, { concurrent: true }));
       return withNetworkEntry(ctx, req.networkId, (entry) =>
@@ -50,6 +62,7 @@ export class Endpoints implements EndpointUseCases {
     const ctx = this.ctx;
     const eid = ref.endpointId;
     await ctx.locks.run(`ep:${eid}`, async () => {
+      if ((await ctx.pools?.release(ctx, eid)) === true) return;
       let port: Port | null = null;
       let lookupError: unknown;
       try {

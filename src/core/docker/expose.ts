@@ -65,6 +65,8 @@ export class ExternalConnectivity implements ExternalConnectivityUseCases {
     if (!ctx.options.processExternalConnectivity || req.exposedPorts.length === 0) return;
     const runs = exposedPortRuns(req.exposedPorts);
     await ctx.locks.run(`ep:${req.endpointId}`, async () => {
+      // A pool port is found by its EID tags once its claim is in Neutron.
+      await ctx.pools?.settled(req.endpointId);
       const port = await findPortByEid(ctx, req.endpointId);
       if (port === null) {
         ctx.log.warn({ endpointId: req.endpointId }, 'no Neutron port for endpoint; exposed ports not programmed');
@@ -116,6 +118,7 @@ export class ExternalConnectivity implements ExternalConnectivityUseCases {
     const ctx = this.ctx;
     if (!ctx.options.processExternalConnectivity) return;
     await ctx.locks.run(`ep:${ref.endpointId}`, async () => {
+      await ctx.pools?.settled(ref.endpointId);
       const knownPortId = ctx.cache.endpointPorts.get(ref.endpointId);
       let sgs = knownPortId !== undefined ? await ctx.neutron.listSecurityGroups({ name: exposedPortsSgName(knownPortId) }) : undefined;
       if (sgs !== undefined && sgs.length === 0) return;

@@ -46,6 +46,8 @@ export class Networks implements NetworkUseCases {
           const subnets = await ensureSubnets(ctx, net, plans, undo);
           // A network made here has exactly these subnets: remember it for CreateEndpoint/Join.
           if (created) remember({ network: net, subnets });
+          // Filled in the background: the reply does not wait for the pool.
+          ctx.pools?.prime(ctx, net, subnets);
           ctx.log.info({ networkId: req.networkId, neutronNetworkId: net.id }, 'network ready');
         },
         (failed) => ctx.log.error({ networkId: req.networkId, failed }, 'rollback of CreateNetwork was incomplete'),
@@ -199,6 +201,7 @@ async function removeNetwork(ctx: CoreContext, did: string): Promise<void> {
     // The current tags are known: drop ours in one `PUT /networks/{id}/tags`.
     const ours = [...idTags(did), existingNetworkTag(did)];
     const kept = existing.tags.filter((t) => !ours.includes(t));
+    await ctx.pools?.drain(ctx, existing.id);
     if (kept.length !== existing.tags.length) await writeTags(ctx, 'networks', existing.id, kept);
     for (const s of await ctx.neutron.listSubnets({ networkId: existing.id })) {
       if (!isKuryrSubnetName(s.name) || (await heldByOtherHost(ctx, s))) continue;
@@ -219,6 +222,8 @@ async function removeNetwork(ctx: CoreContext, did: string): Promise<void> {
   }
   ctx.cache.forgetNetwork(did, net.id);
   if (adoptedElsewhere(net, did)) return releaseAdoptedNetwork(ctx, did, net);
+  // The pool's ports hold addresses on the subnets: they go first.
+  await ctx.pools?.drain(ctx, net.id);
   for (const s of await ctx.neutron.listSubnets({ networkId: net.id })) {
     await explain(`delete subnet ${s.id} (${s.cidr}) of Docker network ${did}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id)));
   }

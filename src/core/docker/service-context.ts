@@ -6,6 +6,7 @@
 import type { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/log.js';
 import type { Binder } from '../shared/binder.js';
+import type { EndpointPools } from './endpoint-pools.js';
 import type { LookupCache } from './lookup-cache.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
 
@@ -51,4 +52,6 @@ export interface CoreContext {
   now: () => number;
   /** Look-up shortcuts (network, pool, endpoint port); safe to lose, self-healing on 404. */
   cache: LookupCache;
+  /** Port pools (`[vif_pool] enabled`); absent: every endpoint gets a port made for it. */
+  pools?: EndpointPools;
 }

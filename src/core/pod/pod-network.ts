@@ -10,7 +10,7 @@ import { KeyedMutex } from '../../common/keyed-mutex.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import { UndoStack } from '../../common/undo.js';
 import { type ActiveWaitDeps, waitForPortActive } from '../shared/active-wait.js';
-import type { Binder } from '../shared/binder.js';
+import type { Binder, Vif } from '../shared/binder.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 import { cidrFamily, prefixLength } from '../../common/cidr.js';
 import { DEVICE_OWNER } from '../shared/device-names.js';
@@ -22,7 +22,8 @@ import type {
   PodDelRequest, PodNetworkOptions,
 } from './pod-model.js';
 import { attachmentTags, isAttachment, nodeTag, podDeviceId, podPlacement, podPortName, podPortTags, tag, TAG_CID, TAG_NET, tagValue } from './pod-tags.js';
-import { assertBound, buildVif, unplugRef } from '../shared/vif.js';
+import type { PodPools } from './pod-pools.js';
+import { DEFAULT_MTU, assertBound, buildVif, unplugRef } from '../shared/vif.js';
 
 export interface PodNetworkDeps {
   neutron: NeutronApi;
@@ -33,6 +34,8 @@ export interface PodNetworkDeps {
   logger?: Logger;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  /** Port pools (`[vif_pool] enabled`); absent: every ADD makes its port. */
+  pools?: PodPools;
 }
 
 const STATUS_TIMEOUT_MS = 5_000;
@@ -68,6 +71,16 @@ export class PodNetworkService {
       if (!subnetId) throw new ConfigError('no pod subnet: set [neutron_defaults] pod_subnet or the openstack.org/kuryr-pod-subnet annotation');
       const { subnet, network } = await this.subnetAndNetwork(subnetId);
       const { neutron, binder } = this.deps;
+      const mtu = o.networkDeviceMtu > 0 ? o.networkDeviceMtu : network.mtu ?? DEFAULT_MTU;
+      const pooled = await this.deps.pools?.attach(
+        req,
+        { subnet, network, securityGroups, projectId: o.projectId, mtu },
+        { hostId: o.hostId, resourceTags: o.resourceTags, locks: this.locks, lockKey: this.lockKey(req) },
+      );
+      if (pooled !== undefined) {
+        this.log.info({ pod: req.pod, portId: pooled.port.id, containerId: req.containerId }, 'pod attached on a pool port');
+        return attachment(req, pooled.port, pooled.vif, subnet, await this.deps.inspector.hostMac(pooled.vif.hostIfName));
+      }
       return UndoStack.guard(
         async (undo) => {
           const port = await neutron.createPort({
@@ -89,22 +102,7 @@ export class PodNetworkService {
           await settle(neutron.setTags('ports', port.id, podPortTags(o.hostId, req, req.pod, o.resourceTags)), binder.plug(vif, target));
           const [hostMac] = await Promise.all([this.deps.inspector.hostMac(vif.hostIfName), waitForPortActive(this.activeWaitDeps(), port.id, { timeoutMs: o.activeTimeoutMs, hostId: o.hostId })]);
           this.log.info({ pod: req.pod, portId: port.id, containerId: req.containerId }, 'pod attached');
-          return {
-            portId: port.id,
-            hostIfName: vif.hostIfName,
-            hostMac,
-            ifName: req.ifName,
-            netns: req.netns,
-            mac: vif.macAddress,
-            mtu: vif.mtu,
-            ips: port.fixedIps.map((f) => ({
-              address: `${f.ipAddress}/${prefixLength(subnet.cidr)}`,
-              gateway: subnet.gatewayIp ?? undefined,
-              family: cidrFamily(subnet.cidr),
-            })),
-            routes: vif.routes.map((r) => ({ dst: r.destination, gw: r.nexthop })),
-            dns: { nameservers: [...subnet.dnsNameservers] },
-          };
+          return attachment(req, port, vif, subnet, hostMac);
         },
         (failed) => this.log.warn({ pod: req.pod, failed }, 'rollback of a failed ADD left resources behind'),
       );
@@ -117,6 +115,7 @@ export class PodNetworkService {
    */
   del(req: PodDelRequest): Promise<void> {
     return this.locks.run(this.lockKey(req), async () => {
+      if ((await this.deps.pools?.detach(req, req.netns)) === true) return;
       const ports = await this.attachmentPorts(req);
       for (const port of ports) await this.removePort(port);
       if (ports.length > 0) this.log.info({ pod: req.pod, containerId: req.containerId, ports: ports.map((p) => p.id) }, 'pod detached');
@@ -193,4 +192,24 @@ export class PodNetworkService {
     value.catch(() => this.cache.delete(subnetId));
     return value;
   }
+}
+
+/** What ADD made, for the CNI result. */
+function attachment(req: PodAddRequest, port: Port, vif: Vif, subnet: Subnet, hostMac: string | undefined): PodAttachment {
+  return {
+    portId: port.id,
+    hostIfName: vif.hostIfName,
+    hostMac,
+    ifName: req.ifName,
+    netns: req.netns,
+    mac: vif.macAddress,
+    mtu: vif.mtu,
+    ips: port.fixedIps.map((f) => ({
+      address: `${f.ipAddress}/${prefixLength(subnet.cidr)}`,
+      gateway: subnet.gatewayIp ?? undefined,
+      family: cidrFamily(subnet.cidr),
+    })),
+    routes: vif.routes.map((r) => ({ dst: r.destination, gw: r.nexthop })),
+    dns: { nameservers: [...subnet.dnsNameservers] },
+  };
 }

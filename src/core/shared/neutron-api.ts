@@ -96,6 +96,8 @@ export interface PortCreate {
   portSecurityEnabled?: boolean;
   allowedAddressPairs?: AllowedAddressPair[];
   projectId?: string;
+  /** Tags set in the same POST (Neutron's `tag-ports-during-bulk-creation`); one call instead of a PUT per port. */
+  tags?: string[];
 }
 
 /** Fields a port update may change; only the keys present are sent. */
@@ -156,6 +158,8 @@ export interface NeutronApi {
   listPorts(filter?: ListFilter): Promise<Port[]>;
   getPort(id: string): Promise<Port>;
   createPort(body: PortCreate): Promise<Port>;
+  /** Bulk create in one POST (`{"ports": [...]}`): a pool's batch. */
+  createPorts(bodies: PortCreate[]): Promise<Port[]>;
   updatePort(id: string, body: PortUpdate): Promise<Port>;
   deletePort(id: string): Promise<void>;
 

@@ -10,7 +10,7 @@ import type { Logger } from '../../common/log.js';
 import type { LibnetworkService } from '../../core/docker/libnetwork.js';
 import { createMethodServer, type TlsFiles } from '../http/method-server.js';
 import { mapDockerError } from './errors.js';
-import { dockerRoutes } from './routes.js';
+import { dockerRoutes, poolAdminRoutes } from './routes.js';
 
 export const DEFAULT_SOCKET_PATH = '/run/docker/plugins/kuryr.sock';
 export const DEFAULT_SPEC_FILE = '/usr/lib/docker/plugins/kuryr/kuryr.spec';
@@ -40,7 +40,7 @@ export interface DockerPlugin {
 export async function startDockerPlugin(opts: DockerPluginOptions): Promise<DockerPlugin> {
   const logger = opts.logger.child({ component: 'docker-plugin' });
   const server = createMethodServer({
-    routes: dockerRoutes(opts.service),
+    routes: new Map([...dockerRoutes(opts.service), ...poolAdminRoutes(opts.service)]),
     mapError: mapDockerError,
     logger,
     ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),

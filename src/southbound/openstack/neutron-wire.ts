@@ -397,6 +397,7 @@ export function portCreateToWire(b: Partial<PortCreate> | PortUpdate): Record<st
     projectId: 'project_id',
   });
   if (b.fixedIps !== undefined) out.fixed_ips = b.fixedIps.map((ip) => pick(ip, { subnetId: 'subnet_id', ipAddress: 'ip_address' }));
+  if ('tags' in b && b.tags !== undefined) out.tags = [...b.tags];
   if (b.allowedAddressPairs !== undefined) {
     out.allowed_address_pairs = b.allowedAddressPairs.map((p) => pick(p, { ipAddress: 'ip_address', macAddress: 'mac_address' }));
   }
