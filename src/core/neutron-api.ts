@@ -178,7 +178,12 @@ export interface NeutronApi {
   createPort(body: PortCreate): Promise<Port>;
   /** Bulk create in one POST (`{"ports": [...]}`). */
   createPorts(bodies: PortCreate[]): Promise<Port[]>;
-  updatePort(id: string, body: PortUpdate): Promise<Port>;
+  /**
+   * With `ifRevision`, sent as `If-Match: revision_number=N`: Neutron applies the update only if the
+   * port is still at that revision, else answers 412 (`isPreconditionFailed`), so read-modify-write
+   * of a list (allowed_address_pairs) cannot lose a concurrent writer's change.
+   */
+  updatePort(id: string, body: PortUpdate, opts?: { ifRevision?: number }): Promise<Port>;
   deletePort(id: string): Promise<void>;
 
   listSecurityGroups(filter?: ListFilter): Promise<SecurityGroup[]>;

@@ -95,6 +95,8 @@ export interface Port {
   portSecurityEnabled: boolean | undefined;
   allowedAddressPairs: AllowedAddressPair[];
   tags: string[];
+  /** `revision_number` (standard-attr-revisions); 0 when Neutron does not report it. */
+  revisionNumber: number;
   /** `trunk_details` when the port is a trunk parent. */
   trunkDetails: { trunkId: string; subPorts: Array<{ portId: string; segmentationType: string; segmentationId: number; macAddress: string }> } | undefined;
 }

@@ -124,7 +124,7 @@ export class FakeNeutron implements NeutronApi {
     const eq = (key: keyof ListFilter, field: string): boolean => f[key] === undefined || r[field] === f[key];
     if (!eq('id', 'id') || !eq('name', 'name') || !eq('projectId', 'projectId') || !eq('networkId', 'networkId')) return false;
     if (!eq('subnetpoolId', 'subnetpoolId') || !eq('ipVersion', 'ipVersion') || !eq('deviceId', 'deviceId')) return false;
-    if (!eq('deviceOwner', 'deviceOwner') || !eq('hostId', 'hostId') || !eq('shared', 'shared')) return false;
+    if (!eq('deviceOwner', 'deviceOwner') || !eq('hostId', 'hostId') || !eq('shared', 'shared') || !eq('portId', 'portId')) return false;
     if (f.macAddress !== undefined && String(r.macAddress).toLowerCase() !== f.macAddress.toLowerCase()) return false;
     if (f.cidr !== undefined && r.cidr !== f.cidr) return false;
     if (f.securityGroupId !== undefined && r.securityGroupId !== f.securityGroupId) return false;
@@ -392,6 +392,7 @@ export class FakeNeutron implements NeutronApi {
       portSecurityEnabled: true,
       allowedAddressPairs: [],
       tags: [],
+      revisionNumber: 1,
       trunkDetails: undefined,
     };
   }
@@ -519,9 +520,12 @@ export class FakeNeutron implements NeutronApi {
     return p;
   }
 
-  async updatePort(id: string, b: PortUpdate): Promise<Port> {
-    await this.enter('updatePort', id, b);
+  async updatePort(id: string, b: PortUpdate, opts: { ifRevision?: number } = {}): Promise<Port> {
+    await this.enter('updatePort', id, b, opts);
     const p = this.need(this.ports, id, 'Port');
+    if (opts.ifRevision !== undefined && opts.ifRevision !== p.revisionNumber) {
+      throw err(412, 'RevisionNumberConstraintFailed', `Constrained to ${opts.ifRevision}, but current revision is ${p.revisionNumber}`);
+    }
     const mac = b.macAddress?.toLowerCase();
     if (mac !== undefined && mac !== p.macAddress) {
       if (p.vifType !== 'unbound' && p.vifType !== 'binding_failed') throw err(409, 'PortBound', `Unable to complete operation on port ${id}, port is already bound, port type: ${p.vifType}, old_mac ${p.macAddress}, new_mac ${mac}.`);
@@ -550,6 +554,7 @@ export class FakeNeutron implements NeutronApi {
     if (b.bindingProfile !== undefined) p.bindingProfile = b.bindingProfile;
     if (b.portSecurityEnabled !== undefined) p.portSecurityEnabled = b.portSecurityEnabled;
     if (b.hostId !== undefined && b.hostId !== p.hostId) this.bind(p, b.hostId);
+    p.revisionNumber += 1;
     return clone(p);
   }
 
@@ -679,6 +684,12 @@ export class FakeNeutron implements NeutronApi {
   async addSubports(trunkId: string, subPorts: SubPort[]): Promise<Trunk> {
     await this.enter('addSubports', trunkId, subPorts);
     const t = this.need(this.trunks, trunkId, 'Trunk');
+    for (const sp of subPorts) {
+      // Neutron refuses a VLAN id (or a port) already on the trunk, for the whole request.
+      if (t.subPorts.some((o) => o.segmentationId === sp.segmentationId || o.portId === sp.portId)) {
+        throw err(409, 'DuplicateSubPort', `segmentation_type ${sp.segmentationType}, segmentation_id ${sp.segmentationId} and port_id ${sp.portId} already in use by trunk ${trunkId}`);
+      }
+    }
     t.subPorts.push(...subPorts);
     return clone(t);
   }
