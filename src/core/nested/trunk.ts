@@ -9,7 +9,8 @@ import { ConflictError, NeutronError, NotFoundError } from '../../common/errors.
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/log.js';
 import type { NeutronApi } from '../neutron-api.js';
-import type { Trunk } from '../neutron-types.js';
+import type { Port, Trunk } from '../neutron-types.js';
+import type { NestedAttachment } from './attachment.js';
 
 export const MIN_VLAN = 1;
 export const MAX_VLAN = 4094;
@@ -85,5 +86,24 @@ export class VmTrunk {
     const [trunk] = await this.neutron.listTrunks({ id: trunkId });
     if (trunk === undefined) throw new NotFoundError(`trunk ${trunkId} was not found`);
     return trunk;
+  }
+}
+
+/** Nested VLAN: each container port a subport of the VM port's trunk. */
+export class TrunkAttachment implements NestedAttachment {
+  readonly mode = 'vlan';
+
+  constructor(
+    private readonly trunks: VmTrunk,
+    readonly vmPort: Port,
+    private readonly trunkId: string,
+  ) {}
+
+  async attach(port: Pick<Port, 'id'>): Promise<{ vlanId?: number }> {
+    return { vlanId: await this.trunks.attach(this.trunkId, port.id) };
+  }
+
+  detach(port: Pick<Port, 'id'>): Promise<void> {
+    return this.trunks.detach(this.trunkId, port.id);
   }
 }
