@@ -7,7 +7,7 @@
 import { createLogger } from '../common/log.js';
 import { readConfig } from '../compose/config.js';
 import { openStackFromConfig } from '../compose/openstack.js';
-import { syncNetworks } from '../core/network-sync.js';
+import { syncNetworks } from '../core/docker/network-sync.js';
 import { DockerEngineClient, socketPathOf } from '../southbound/docker-engine/client.js';
 
 export async function networkSync(args: string[]): Promise<void> {

@@ -2,16 +2,15 @@
  * Composition root of `kuryr serve cni`: kuryr.conf → OpenStack clients → veth binder, netns
  * inspector and health probe → pod use cases → the daemon socket the `kuryr-cni` shim talks to.
  */
-import { readFile } from 'node:fs/promises';
 import type { Logger } from '../common/log.js';
 import type { KuryrConfig } from '../config/load.js';
-import type { ControlPlaneProbe, NetnsInspector, NetnsLinkState, PodNetworkOptions } from '../core/pod-model.js';
-import { PodNetworkService } from '../core/pod-network.js';
+import type { PodNetworkOptions } from '../core/pod/pod-model.js';
+import { PodNetworkService } from '../core/pod/pod-network.js';
 import { startCniServer } from '../northbound/cni/server.js';
 import { VethBinder } from '../southbound/dataplane/binder.js';
-import { createExec, type Exec } from '../southbound/dataplane/exec.js';
-import { netnsFile } from '../southbound/dataplane/ip.js';
-import type { OpenStackClients } from '../southbound/openstack/index.js';
+import { NodeControlPlaneProbe } from '../southbound/control-plane-probe.js';
+import { createExec } from '../southbound/dataplane/exec.js';
+import { IpNetnsInspector } from '../southbound/dataplane/netns-inspector.js';
 import { openStackFromConfig } from './openstack.js';
 
 export interface RunningCniDaemon {
@@ -42,7 +41,7 @@ export async function startCniDaemon(config: KuryrConfig, logger: Logger): Promi
     neutron: openstack.neutron,
     binder: new VethBinder({ logger: logger.child({ component: 'binder' }), exec, defaultOvsBridge: bridge }),
     inspector: new IpNetnsInspector(exec),
-    probe: probeOf(openstack, config.neutron.auth_url ?? '', exec, bridge),
+    probe: new NodeControlPlaneProbe(openstack, config.neutron.auth_url ?? '', exec, bridge),
     options: podNetworkOptions(config),
     logger: logger.child({ component: 'pod-network' }),
   });
@@ -56,52 +55,4 @@ export async function startCniDaemon(config: KuryrConfig, logger: Logger): Promi
       await openstack.close();
     },
   };
-}
-
-function probeOf(openstack: OpenStackClients, authUrl: string, exec: Exec, bridge: string): ControlPlaneProbe {
-  return {
-    async keystone() {
-      const res = await fetch(authUrl, { signal: AbortSignal.timeout(3_000) });
-      await res.body?.cancel();
-      if (res.status >= 500) throw new Error(`Keystone ${authUrl} answered ${res.status}`);
-      await openstack.auth.getToken();
-    },
-    async neutron() {
-      await openstack.neutron.getExtension('binding');
-    },
-    async dataplane() {
-      await exec(['ovs-vsctl', '--timeout=3', 'br-exists', bridge], { timeoutMs: 5_000 }).catch((err: unknown) => {
-        throw new Error(`OVS bridge ${bridge} is missing or ovsdb is down: ${err instanceof Error ? err.message : String(err)}`);
-      });
-    },
-  };
-}
-
-interface IpAddrJson { ifname: string; mtu: number; address: string; addr_info?: Array<{ family: string; local: string; prefixlen: number; scope?: string }> }
-interface IpRouteJson { dst: string; gateway?: string }
-
-/** Reads an interface inside a netns with `nsenter --net=… ip -json` (address and route listings in parallel). */
-class IpNetnsInspector implements NetnsInspector {
-  constructor(private readonly exec: Exec) {}
-
-  async inspect(netnsPath: string, ifName: string): Promise<NetnsLinkState | null> {
-    const ns = ['nsenter', `--net=${netnsFile(netnsPath)}`, 'ip', '-json'];
-    const addr = await this.exec([...ns, 'addr', 'show', 'dev', ifName], { okCodes: [0, 1, 255] }).catch(() => undefined);
-    const links = addr && addr.stdout.trim() !== '' ? (JSON.parse(addr.stdout) as IpAddrJson[]) : [];
-    const link = links[0];
-    if (!link) return null;
-    const [r4, r6] = await Promise.all([4, 6].map((f) => this.exec([...ns, `-${f}`, 'route', 'show', 'dev', ifName])));
-    const routes = [...parseRoutes(r4!.stdout, '0.0.0.0/0'), ...parseRoutes(r6!.stdout, '::/0')];
-    const addresses = (link.addr_info ?? []).filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`);
-    return { mac: link.address, mtu: link.mtu, addresses, routes };
-  }
-
-  async hostMac(ifName: string): Promise<string | undefined> {
-    return readFile(`/sys/class/net/${ifName}/address`, 'utf8').then((s) => s.trim(), () => undefined);
-  }
-}
-
-function parseRoutes(stdout: string, defaultDst: string): Array<{ dst: string; gw: string | undefined }> {
-  if (stdout.trim() === '') return [];
-  return (JSON.parse(stdout) as IpRouteJson[]).map((r) => ({ dst: r.dst === 'default' ? defaultDst : r.dst, gw: r.gateway }));
 }

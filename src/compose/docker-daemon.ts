@@ -2,8 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { KuryrConfig } from '../config/load.js';
-import { boolFromString, type LibnetworkOptions } from '../core/service-context.js';
-import { NeutronLibnetworkService } from '../core/libnetwork-service.js';
+import { boolFromString } from '../common/bool-from-string.js';
+import type { LibnetworkOptions } from '../core/docker/service-context.js';
+import { NeutronLibnetworkService } from '../core/docker/driver.js';
 import { startDockerPlugin } from '../northbound/docker/server.js';
 import { VethBinder } from '../southbound/dataplane/binder.js';
 import { openStackFromConfig } from './openstack.js';
@@ -13,7 +14,7 @@ export interface RunningDockerDaemon {
   close(): Promise<void>;
 }
 
-/** The libnetwork use-case options from kuryr.conf (option names of spec §8.1). */
+/** The libnetwork use-case options from kuryr.conf (option names as the Python kuryr-libnetwork spells them; docs/config.md). */
 export function libnetworkOptions(config: KuryrConfig): LibnetworkOptions {
   const d = config.DEFAULT;
   const n = config.neutron;

@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { NeutronApi } from '../../src/core/neutron-api.js';
-import type { Network, Port, SecurityGroup, Subnet } from '../../src/core/neutron-types.js';
+import type { Network, Port, SecurityGroup, Subnet } from '../../src/core/shared/neutron-types.js';
 import { DockerCli } from './support/docker.js';
 import { KuryrDaemon } from './support/kuryr-daemon.js';
 import { adminClients, demoClients, stackIsUp, waitActive } from './support/neutron.js';
@@ -24,7 +23,7 @@ const MIB10 = 10 * 1024 * 1024;
 describe('nested macvlan: Docker inside a VM', { skip, timeout: 900_000 }, () => {
   const admin = adminClients();
   const demo = demoClients();
-  const neutron: NeutronApi = admin.neutron;
+  const neutron = admin.neutron;
   const hostDocker = new DockerCli();
   const hostKuryr = new KuryrDaemon();
   let net: Network;

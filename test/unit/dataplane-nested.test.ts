@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BindingError, ConfigError } from '../../src/common/errors.js';
-import type { Vif } from '../../src/core/binder.js';
+import type { Vif } from '../../src/core/shared/binder.js';
 import { NestedBinder } from '../../src/southbound/dataplane/nested.js';
 import { lines, recorder, type Call } from '../fakes/exec-recorder.js';
 

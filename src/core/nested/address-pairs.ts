@@ -8,9 +8,9 @@
  */
 import { NeutronError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { sameIp } from '../cidr.js';
-import type { NeutronApi } from '../neutron-api.js';
-import type { AllowedAddressPair, Port } from '../neutron-types.js';
+import { sameIp } from '../../common/cidr.js';
+import type { NeutronApi } from '../shared/neutron-api.js';
+import type { AllowedAddressPair, Port } from '../shared/neutron-types.js';
 
 /** One queued change and the caller waiting for it. */
 interface Pending {

@@ -5,8 +5,8 @@
  * device needs); after the device is gone, that is taken back.
  */
 import { NotFoundError } from '../../common/errors.js';
-import type { NeutronApi } from '../neutron-api.js';
-import type { Port } from '../neutron-types.js';
+import type { NeutronApi } from '../shared/neutron-api.js';
+import type { Port } from '../shared/neutron-types.js';
 
 export interface NestedAttachment {
   /** `macvlan`, `ipvlan` or `vlan`, for logs and errors. */

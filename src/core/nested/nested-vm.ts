@@ -5,8 +5,8 @@
  * `allowed_address_pairs`.
  */
 import type { Logger } from '../../common/log.js';
-import type { NeutronApi } from '../neutron-api.js';
-import type { AllowedAddressPair, Port } from '../neutron-types.js';
+import type { NeutronApi } from '../shared/neutron-api.js';
+import type { AllowedAddressPair, Port } from '../shared/neutron-types.js';
 import { AddressPairWriter } from './address-pairs.js';
 import type { NestedAttachment } from './attachment.js';
 

@@ -8,8 +8,8 @@
 import { ConflictError, NeutronError, NotFoundError } from '../../common/errors.js';
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/log.js';
-import type { NeutronApi } from '../neutron-api.js';
-import type { Port, Trunk } from '../neutron-types.js';
+import type { NeutronApi } from '../shared/neutron-api.js';
+import type { Port, Trunk } from '../shared/neutron-types.js';
 import type { NestedAttachment } from './attachment.js';
 
 export const MIN_VLAN = 1;

@@ -1,4 +1,4 @@
-import type { Binder, PluggedVif, Vif, VifTarget } from '../../core/binder.js';
+import type { Binder, PluggedVif, Vif, VifTarget } from '../../core/shared/binder.js';
 import { BindingError, ConfigError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import { UndoStack } from '../../common/undo.js';

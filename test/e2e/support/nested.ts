@@ -6,8 +6,8 @@
 import { hostname } from 'node:os';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NeutronApi } from '../../../src/core/neutron-api.js';
-import type { Network, Port, Subnet } from '../../../src/core/neutron-types.js';
+import type { NeutronApi } from '../../../src/core/shared/neutron-api.js';
+import type { Network, Port, Subnet } from '../../../src/core/shared/neutron-types.js';
 import { DockerCli } from './docker.js';
 import { KuryrDaemon } from './kuryr-daemon.js';
 import { must, sh } from './sh.js';
