@@ -6,7 +6,8 @@ import { boolFromString } from '../common/bool-from-string.js';
 import type { LibnetworkOptions } from '../core/docker/service-context.js';
 import { NeutronLibnetworkService } from '../core/docker/driver.js';
 import { startDockerPlugin } from '../northbound/docker/server.js';
-import { VethBinder } from '../southbound/dataplane/binder.js';
+import { dockerDeployment } from '../config/deployment.js';
+import { dataplaneFor } from './dataplane.js';
 import { openStackFromConfig } from './openstack.js';
 
 export interface RunningDockerDaemon {
@@ -37,11 +38,13 @@ export function libnetworkOptions(config: KuryrConfig): LibnetworkOptions {
 
 /** Composition root of `kuryr serve docker`: config → clients → binder → use cases → plugin socket. */
 export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Promise<RunningDockerDaemon> {
+  const deployment = dockerDeployment(config);
   const openstack = openStackFromConfig(config, logger);
-  const binder = new VethBinder({ logger: logger.child({ component: 'binder' }) });
+  const { binder, nested } = await dataplaneFor(deployment, openstack.neutron, logger);
   const service = new NeutronLibnetworkService({
     neutron: openstack.neutron,
     binder,
+    ...(nested ? { nested } : {}),
     hostId: config.DEFAULT.host,
     logger: logger.child({ component: 'libnetwork' }),
     options: libnetworkOptions(config),

@@ -113,3 +113,11 @@ test('listPlugged: only macvlan devices carrying our alias', async () => {
   assert.deepEqual(await new NestedBinder({ mode: 'macvlan', linkIface: 'eth0', exec }).listPlugged(), [{ portId: PORT, hostIfName: TC, deviceId: 'ep-1', kind: 'link' }]);
   assert.deepEqual(calls[0]!.argv, ['ip', '-json', '-d', 'link', 'show', 'type', 'macvlan']);
 });
+
+test('vlan: a VLAN device with the subport VLAN id and the port MAC; no VLAN id is a clear error', async () => {
+  const { exec, calls } = recorder(vmAnswers);
+  const binder = new NestedBinder({ mode: 'vlan', linkIface: 'eth0', exec });
+  await binder.plug(vif({ vlanId: 101 }), null);
+  assert.equal(lines(calls.find((c) => c.argv.join(' ') === 'ip -batch -'))[0], `link add link eth0 name ${TC} address 02:42:0a:00:00:05 mtu 1450 type vlan id 101`);
+  await assert.rejects(binder.plug(vif(), null), (e: unknown) => e instanceof BindingError && /no VLAN id/.test(e.message));
+});

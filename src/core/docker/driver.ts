@@ -18,6 +18,7 @@ import { LookupCache } from './lookup-cache.js';
 import { Networks } from './networks.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
 import { Pools } from './pools.js';
+import type { NestedAttachment } from '../nested/attachment.js';
 import type { CoreContext, LibnetworkOptions, TagFlags } from './service-context.js';
 
 export type { LibnetworkOptions } from './service-context.js';
@@ -35,6 +36,8 @@ export interface NeutronLibnetworkServiceDeps {
   now?: () => number;
   /** Attempts of the mandatory `subnet_allocation` probe (Python: 8, backoff 2^n−1 s). */
   probeAttempts?: number;
+  /** Nested mode (Kuryr inside a VM): how container ports pass the VM port. */
+  nested?: NestedAttachment;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -62,6 +65,7 @@ export class NeutronLibnetworkService implements LibnetworkService {
       sleep: deps.sleep ?? defaultSleep,
       now: deps.now ?? Date.now,
       cache: new LookupCache(),
+      ...(deps.nested ? { nested: deps.nested } : {}),
     };
     this.probeAttempts = deps.probeAttempts ?? 8;
     this.networks = new Networks(this.ctx);

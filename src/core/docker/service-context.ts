@@ -8,6 +8,7 @@ import type { Logger } from '../../common/log.js';
 import type { Binder } from '../shared/binder.js';
 import type { LookupCache } from './lookup-cache.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
+import type { NestedAttachment } from '../nested/attachment.js';
 
 /** The kuryr.conf options the libnetwork use cases read (names follow kuryr.conf; docs/config.md). */
 export interface LibnetworkOptions {
@@ -51,4 +52,6 @@ export interface CoreContext {
   now: () => number;
   /** Look-up shortcuts (network, pool, endpoint port); safe to lose, self-healing on 404. */
   cache: LookupCache;
+  /** Set when Kuryr runs inside a VM (nested macvlan or VLAN): ports are not bound, the VM port admits them. */
+  nested?: NestedAttachment;
 }

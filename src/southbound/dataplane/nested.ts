@@ -9,9 +9,10 @@ import { addrLine, containerNetnsLines, kuryrAlias, parseKuryrAlias } from './ve
 /**
  * Nested modes: Kuryr runs inside a Nova VM and the container's traffic leaves through the VM's
  * own NIC (`[binding] link_iface`). `macvlan` (bridge mode) gives each container its own MAC;
- * `ipvlan` (L2 mode) shares the NIC's MAC, for clouds that pin one MAC per VM port.
+ * `ipvlan` (L2 mode) shares the NIC's MAC, for clouds that pin one MAC per VM port; `vlan` tags
+ * the container's traffic with its trunk subport's VLAN id (needs the kernel's 8021q module).
  */
-export type NestedMode = 'macvlan' | 'ipvlan';
+export type NestedMode = 'macvlan' | 'ipvlan' | 'vlan';
 
 export interface NestedBinderOptions {
   mode: NestedMode;
@@ -104,9 +105,12 @@ export class NestedBinder implements Binder {
   }
 }
 
-/** `type macvlan mode bridge` (own MAC) or `type ipvlan mode l2` (the NIC's MAC, none may be set). */
-function typeTokens(mode: NestedMode): string[] {
-  return mode === 'macvlan' ? ['type', 'macvlan', 'mode', 'bridge'] : ['type', 'ipvlan', 'mode', 'l2'];
+/** `type macvlan mode bridge` (own MAC), `type ipvlan mode l2` (the NIC's MAC, none may be set) or `type vlan id N`. */
+function typeTokens(mode: NestedMode, vif: Vif): string[] {
+  if (mode === 'macvlan') return ['type', 'macvlan', 'mode', 'bridge'];
+  if (mode === 'ipvlan') return ['type', 'ipvlan', 'mode', 'l2'];
+  if (vif.vlanId === undefined) throw new BindingError(`port ${vif.portId} has no VLAN id (it is not a subport of the VM port's trunk)`);
+  return ['type', 'vlan', 'id', String(vif.vlanId)];
 }
 
 function aliasLine(vif: Vif, dev: string): string {
@@ -120,8 +124,8 @@ function aliasLine(vif: Vif, dev: string): string {
 export function nestedCreateLines(mode: NestedMode, link: string, vif: Vif, target: VifTarget | null): string[] {
   const name = target ? target.ifName : vif.containerIfName;
   const where = target ? ['netns', netnsFile(target.netnsPath)] : [];
-  const mac = mode === 'macvlan' ? ['address', vif.macAddress.toLowerCase()] : [];
-  const lines = [ipLine('link', 'add', 'link', link, 'name', name, ...where, ...mac, 'mtu', vif.mtu, ...typeTokens(mode))];
+  const mac = mode === 'ipvlan' ? [] : ['address', vif.macAddress.toLowerCase()];
+  const lines = [ipLine('link', 'add', 'link', link, 'name', name, ...where, ...mac, 'mtu', vif.mtu, ...typeTokens(mode, vif))];
   if (!target) {
     lines.push(aliasLine(vif, name));
     lines.push(...vif.addresses.map((a) => addrLine(a, name)));
