@@ -7,7 +7,9 @@ import type { KuryrConfig } from '../config/load.js';
 import type { PodNetworkOptions } from '../core/pod/pod-model.js';
 import { PodNetworkService } from '../core/pod/pod-network.js';
 import { startCniServer } from '../northbound/cni/server.js';
-import { VethBinder } from '../southbound/dataplane/binder.js';
+import { cniDeployment } from '../config/deployment.js';
+import { dataplaneFor } from './dataplane.js';
+import { NestedBinder } from '../southbound/dataplane/nested.js';
 import { NodeControlPlaneProbe } from '../southbound/control-plane-probe.js';
 import { createExec } from '../southbound/dataplane/exec.js';
 import { IpNetnsInspector } from '../southbound/dataplane/netns-inspector.js';
@@ -34,14 +36,17 @@ export function podNetworkOptions(config: KuryrConfig): PodNetworkOptions {
 }
 
 export async function startCniDaemon(config: KuryrConfig, logger: Logger): Promise<RunningCniDaemon> {
+  const deployment = cniDeployment(config);
   const openstack = openStackFromConfig(config, logger);
   const exec = createExec(logger.child({ component: 'exec' }));
   const bridge = config.neutron_defaults.ovs_bridge ?? 'br-int';
+  const { binder, nested } = await dataplaneFor(deployment, openstack.neutron, logger, { exec, defaultOvsBridge: bridge });
   const service = new PodNetworkService({
     neutron: openstack.neutron,
-    binder: new VethBinder({ logger: logger.child({ component: 'binder' }), exec, defaultOvsBridge: bridge }),
+    binder,
+    ...(nested ? { nested } : {}),
     inspector: new IpNetnsInspector(exec),
-    probe: new NodeControlPlaneProbe(openstack, config.neutron.auth_url ?? '', exec, bridge),
+    probe: new NodeControlPlaneProbe(openstack, config.neutron.auth_url ?? '', exec, bridge, binder instanceof NestedBinder ? binder : undefined),
     options: podNetworkOptions(config),
     logger: logger.child({ component: 'pod-network' }),
   });

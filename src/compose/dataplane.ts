@@ -22,7 +22,7 @@ export async function dataplaneFor(deployment: Deployment, neutron: NeutronApi, 
   const log = logger.child({ component: 'binder' });
   if (deployment.kind === 'veth') return { binder: new VethBinder({ logger: log, ...veth }) };
   const mode = deployment.kind === 'vlan' ? 'vlan' : deployment.mode;
-  const binder = new NestedBinder({ mode, linkIface: deployment.linkIface, logger: log });
+  const binder = new NestedBinder({ mode, linkIface: deployment.linkIface, logger: log, ...(veth.exec ? { exec: veth.exec } : {}) });
   const vmPort = await findVmPort(neutron, binder);
   const nestedLog = logger.child({ component: 'nested' });
   let nested: NestedAttachment;

@@ -5,6 +5,8 @@ import { FakeBinder } from '../fakes/fake-binder.js';
 import { FakeNeutron, type FakeNeutronOptions } from '../fakes/fake-neutron.js';
 import type { ControlPlaneProbe, NetnsInspector, NetnsLinkState, PodAddRequest } from '../../src/core/pod/pod-model.js';
 import { PodNetworkService } from '../../src/core/pod/pod-network.js';
+import type { NestedAttachment } from '../../src/core/nested/attachment.js';
+import type { Network } from '../../src/core/shared/neutron-types.js';
 
 export const HOST = 'node-1';
 
@@ -34,7 +36,9 @@ export class FakeProbe implements ControlPlaneProbe {
   async dataplane() { if (this.down === 'dataplane') throw new Error('bridge br-int is missing'); }
 }
 
-export async function podWorld(opts: FakeNeutronOptions & { activeTimeoutMs?: number; networkDeviceMtu?: number } = {}) {
+export async function podWorld(
+  opts: FakeNeutronOptions & { activeTimeoutMs?: number; networkDeviceMtu?: number; nested?: (neutron: FakeNeutron, net: Network) => Promise<NestedAttachment> } = {},
+) {
   const neutron = new FakeNeutron(opts);
   const binder = new FakeBinder();
   const inspector = new FakeInspector(binder);
@@ -44,8 +48,10 @@ export async function podWorld(opts: FakeNeutronOptions & { activeTimeoutMs?: nu
   const other = await neutron.createSubnet({ networkId: net.id, ipVersion: 4, cidr: '10.2.0.0/24', enableDhcp: false });
   const sg = await neutron.createSecurityGroup({ name: 'pods' });
   let clock = 0;
+  const nested = opts.nested ? await opts.nested(neutron, net) : undefined;
   const service = new PodNetworkService({
     neutron, binder, inspector, probe,
+    ...(nested ? { nested } : {}),
     options: {
       hostId: HOST, projectId: undefined, podSubnetId: subnet.id, securityGroups: [sg.id], networkDeviceMtu: opts.networkDeviceMtu ?? 0,
       resourceTags: ['cluster:k1'], activeTimeoutMs: opts.activeTimeoutMs ?? 1_000, cacheTtlMs: 30_000,

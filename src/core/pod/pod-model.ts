@@ -43,10 +43,10 @@ export interface PodRoute {
   gw: string;
 }
 
-/** What ADD made: the Neutron port and both veth ends. */
+/** What ADD made: the Neutron port and both veth ends (nested: only the pod's device, no host end). */
 export interface PodAttachment {
   portId: string;
-  hostIfName: string;
+  hostIfName: string | undefined;
   hostMac: string | undefined;
   ifName: string;
   netns: string;

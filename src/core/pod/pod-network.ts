@@ -10,7 +10,8 @@ import { KeyedMutex } from '../../common/keyed-mutex.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import { UndoStack } from '../../common/undo.js';
 import { type ActiveWaitDeps, waitForPortActive } from '../shared/active-wait.js';
-import type { Binder } from '../shared/binder.js';
+import type { Binder, VifTarget } from '../shared/binder.js';
+import type { NestedAttachment } from '../nested/attachment.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 import { cidrFamily, prefixLength } from '../../common/cidr.js';
 import { DEVICE_OWNER } from '../shared/device-names.js';
@@ -30,6 +31,8 @@ export interface PodNetworkDeps {
   inspector: NetnsInspector;
   probe: ControlPlaneProbe;
   options: PodNetworkOptions;
+  /** Set when the node is a Nova VM (nested macvlan, ipvlan or VLAN): ports are not bound, the VM port admits them. */
+  nested?: NestedAttachment;
   logger?: Logger;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
@@ -67,7 +70,7 @@ export class PodNetworkService {
       const { subnetId, securityGroups } = podPlacement(req.annotations, { subnetId: o.podSubnetId, securityGroups: o.securityGroups });
       if (!subnetId) throw new ConfigError('no pod subnet: set [neutron_defaults] pod_subnet or the openstack.org/kuryr-pod-subnet annotation');
       const { subnet, network } = await this.subnetAndNetwork(subnetId);
-      const { neutron, binder } = this.deps;
+      const { neutron, binder, nested } = this.deps;
       return UndoStack.guard(
         async (undo) => {
           const port = await neutron.createPort({
@@ -75,23 +78,32 @@ export class PodNetworkService {
             name: podPortName(req.pod),
             deviceId: podDeviceId(req.pod, req.containerId),
             deviceOwner: DEVICE_OWNER,
-            hostId: o.hostId,
+            // A nested pod's port is for IPAM only: the VM is no Neutron host.
+            ...(nested ? {} : { hostId: o.hostId }),
             fixedIps: [{ subnetId: subnet.id }],
             ...(securityGroups.length > 0 ? { securityGroups } : {}),
             ...(o.projectId ? { projectId: o.projectId } : {}),
           });
           undo.push(`delete port ${port.id}`, () => neutron.deletePort(port.id));
-          assertBound(port, o.hostId);
+          if (!nested) assertBound(port, o.hostId);
           const vif = buildVif(port, [subnet], network, port.deviceId);
           if (o.networkDeviceMtu > 0) vif.mtu = o.networkDeviceMtu;
-          undo.push(`unplug port ${port.id}`, () => binder.unplug(vif, null));
           const target = { netnsPath: req.netns, ifName: req.ifName };
+          if (nested) {
+            const { vlanId } = await nested.attach(port, vif.macAddress);
+            undo.push(`detach port ${port.id} from VM port ${nested.vmPort.id}`, () => nested.detach(port));
+            if (vlanId !== undefined) vif.vlanId = vlanId;
+          }
+          undo.push(`unplug port ${port.id}`, () => binder.unplug(vif, nested ? target : null));
           await settle(neutron.setTags('ports', port.id, podPortTags(o.hostId, req, req.pod, o.resourceTags)), binder.plug(vif, target));
-          const [hostMac] = await Promise.all([this.deps.inspector.hostMac(vif.hostIfName), waitForPortActive(this.activeWaitDeps(), port.id, { timeoutMs: o.activeTimeoutMs, hostId: o.hostId })]);
+          // A nested port is never bound, so never ACTIVE, and has no host end.
+          const [hostMac] = nested
+            ? [undefined]
+            : await Promise.all([this.deps.inspector.hostMac(vif.hostIfName), waitForPortActive(this.activeWaitDeps(), port.id, { timeoutMs: o.activeTimeoutMs, hostId: o.hostId })]);
           this.log.info({ pod: req.pod, portId: port.id, containerId: req.containerId }, 'pod attached');
           return {
             portId: port.id,
-            hostIfName: vif.hostIfName,
+            hostIfName: nested ? undefined : vif.hostIfName,
             hostMac,
             ifName: req.ifName,
             netns: req.netns,
@@ -118,7 +130,8 @@ export class PodNetworkService {
   del(req: PodDelRequest): Promise<void> {
     return this.locks.run(this.lockKey(req), async () => {
       const ports = await this.attachmentPorts(req);
-      for (const port of ports) await this.removePort(port);
+      const target = req.netns ? { netnsPath: req.netns, ifName: req.ifName } : null;
+      for (const port of ports) await this.removePort(port, target);
       if (ports.length > 0) this.log.info({ pod: req.pod, containerId: req.containerId, ports: ports.map((p) => p.id) }, 'pod detached');
     });
   }
@@ -154,7 +167,7 @@ export class PodNetworkService {
       if (valid.some((v) => isAttachment(port.tags, v.containerId, v.ifName))) continue;
       const key = `cid:${tagValue(port.tags, TAG_CID) ?? port.id}`;
       try {
-        await this.locks.run(key, () => this.removePort(port));
+        await this.locks.run(key, () => this.removePort(port, null));
         report.removed.push(port.id);
       } catch (err) {
         report.errors.push(`port ${port.id}: ${err instanceof Error ? err.message : String(err)}`);
@@ -170,9 +183,13 @@ export class PodNetworkService {
     return ports.filter((p) => isAttachment(p.tags, key.containerId, key.ifName));
   }
 
-  /** Unplug (deletes both veth ends and the OVS port), then delete the port; "already gone" is success. */
-  private async removePort(port: Port): Promise<void> {
-    await this.deps.binder.unplug(unplugRef(port), null);
+  /**
+   * Unplug (deletes both veth ends and the OVS port; nested: the pod's device, when the netns is known),
+   * take the port back from the VM port (nested), then delete the port; "already gone" is success.
+   */
+  private async removePort(port: Port, target: VifTarget | null): Promise<void> {
+    const nested = this.deps.nested;
+    await settle(this.deps.binder.unplug(unplugRef(port), nested ? target : null), nested ? nested.detach(port) : Promise.resolve());
     await deleteIgnoringMissing(() => this.deps.neutron.deletePort(port.id));
   }
 
