@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Network, Port, SecurityGroup, Subnet } from '../../src/core/shared/neutron-types.js';
+import { CniDaemon } from './support/cni-daemon.js';
 import { DockerCli } from './support/docker.js';
 import { KuryrDaemon } from './support/kuryr-daemon.js';
 import { adminClients, demoClients, stackIsUp, waitActive } from './support/neutron.js';
 import { createVmPort, fakeVmOf, NestedDockerHost } from './support/nested.js';
-import { sh, waitFor } from './support/sh.js';
+import { must, sh, waitFor } from './support/sh.js';
 import type { FakeVm } from './support/vm.js';
 
 const skip = (await stackIsUp()) ? false : 'the all-in-one stack is not up (bash scripts/aio.sh up)';
@@ -172,6 +173,47 @@ describe('nested macvlan: Docker inside a VM', { skip, timeout: 900_000 }, () =>
     await runIn(inVm.docker, `${P}c3`, `${P}net`);
     assert.deepEqual(await pairs(), await expectedPairs());
     assert.equal((await pairs()).length, 3);
+  });
+
+  test('CNI in the same VM (nested-macvlan): a pod gets a port and a device, reaches VM 2 and a container; DEL cleans up', async (t) => {
+    const cni = new CniDaemon({
+      socketPath: `/run/aio/mh-vm1/${P}cni.sock`,
+      podSubnet: subnet.id,
+      netns: vm.netns,
+      credentials: { username: 'demo', password: 'demo', projectName: 'demo' },
+      extraConfig: '[kubernetes]\npod_vif_driver = nested-macvlan\n[binding]\nlink_iface = eth0\n',
+    });
+    const podNs = `${P}pod1`;
+    await sh(['ip', 'netns', 'del', podNs]);
+    await must(['ip', 'netns', 'add', podNs]);
+    const env = {
+      CNI_CONTAINERID: `${P}pod1-0000000000000000000000000000000000000000000000000000000000`.slice(0, 64),
+      CNI_NETNS: `/var/run/netns/${podNs}`,
+      CNI_IFNAME: 'eth0',
+      CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${P}pod1;K8S_POD_UID=${P}uid-1`,
+    };
+    try {
+      await cni.start();
+      const t0 = Date.now();
+      const add = await cni.call('ADD', env, cni.conflist(`${P}cni`, '1.1.0'));
+      assert.equal(add.rc, 0, JSON.stringify(add.out));
+      t.diagnostic(`nested pod ADD in ${Date.now() - t0} ms`);
+      const ips = add.out['ips'] as Array<{ address: string }>;
+      const podIp = ips[0]!.address.split('/')[0]!;
+      assert.ok((await pairs()).some((p) => p.startsWith(`${podIp} `)), 'the pod IP is a pair of the VM port');
+      assert.deepEqual(await pairs(), [...(await expectedPairs()), ...(await pairs()).filter((p) => p.startsWith(`${podIp} `))].sort());
+      const pingFromPod = async (ip: string) => (await sh(['ip', 'netns', 'exec', podNs, 'ping', '-c', '2', '-i', '0.2', '-W', '2', ip])).code === 0;
+      assert.ok(await pingFromPod(vm2Port.fixedIps[0]!.ipAddress), 'pod → VM 2');
+      assert.ok(await pingFromPod(await ipOf(inVm.docker, `${P}c2`, `${P}net`)), 'pod → Docker container in the same VM');
+      const del = await cni.call('DEL', env, cni.conflist(`${P}cni`, '1.1.0'));
+      assert.equal(del.rc, 0, JSON.stringify(del.out));
+      assert.ok(!(await pairs()).some((p) => p.startsWith(`${podIp} `)), 'pair taken back');
+      assert.equal((await neutron.listPorts({ networkId: net.id, fixedIps: [{ ipAddress: podIp }] })).length, 0, 'pod port deleted');
+      assert.equal((await sh(['ip', '-n', podNs, '-o', 'link', 'show', 'eth0'])).code !== 0, true, 'pod device deleted');
+    } finally {
+      await cni.stop();
+      await sh(['ip', 'netns', 'del', podNs]);
+    }
   });
 
   test('removal: pairs, ports and devices are gone', async () => {
