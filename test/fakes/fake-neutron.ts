@@ -70,6 +70,8 @@ export class FakeNeutron implements NeutronApi {
   readonly ports = new Map<string, Port>();
   readonly securityGroups = new Map<string, SecurityGroup>();
   readonly trunks = new Map<string, Trunk>();
+  /** Router IDs (routers are made by tests; Kuryr only attaches subnets to one). */
+  readonly routers = new Set<string>();
   extensions: string[];
   activation: NonNullable<FakeNeutronOptions['activation']>;
   dhcpPorts: boolean;
@@ -186,7 +188,8 @@ export class FakeNeutron implements NeutronApi {
   async deleteNetwork(id: string): Promise<void> {
     await this.enter('deleteNetwork', id);
     this.need(this.networks, id, 'Network');
-    const users = [...this.ports.values()].filter((p) => p.networkId === id && !p.deviceOwner.startsWith('network:'));
+    // Router interfaces keep a network in use, as in Neutron; DHCP ports do not.
+    const users = [...this.ports.values()].filter((p) => p.networkId === id && (!p.deviceOwner.startsWith('network:') || p.deviceOwner === 'network:router_interface'));
     if (users.length > 0) throw err(409, 'NetworkInUse', `Unable to complete operation on network ${id}. There are one or more ports still in use on the network.`);
     for (const p of [...this.ports.values()]) if (p.networkId === id) this.ports.delete(p.id);
     for (const s of [...this.subnets.values()]) if (s.networkId === id) this.subnets.delete(s.id);
@@ -588,6 +591,34 @@ export class FakeNeutron implements NeutronApi {
       if (sg.rules.length !== before) return;
     }
     throw err(404, 'SecurityGroupRuleNotFound', `Security group rule ${id} does not exist`);
+  }
+
+  // ---- routers (minimal) ------------------------------------------------------------------
+
+  /** Not on `NeutronApi` (Kuryr never creates routers): tests make `pod_router` with it. */
+  createRouter(): string {
+    const id = randomUUID();
+    this.routers.add(id);
+    return id;
+  }
+
+  async addRouterInterface(routerId: string, ref: { subnetId?: string; portId?: string }): Promise<{ portId: string; subnetId: string }> {
+    await this.enter('addRouterInterface', routerId, ref);
+    if (!this.routers.has(routerId)) throw err(404, 'RouterNotFound', `Router ${routerId} could not be found`);
+    const s = this.need(this.subnets, ref.subnetId ?? '', 'Subnet');
+    const p = this.blankPort(s.networkId, '', 'network:router_interface', routerId);
+    p.fixedIps = [{ subnetId: s.id, ipAddress: s.gatewayIp ?? this.allocateIp(s) }];
+    p.status = 'ACTIVE';
+    this.ports.set(p.id, p);
+    return { portId: p.id, subnetId: s.id };
+  }
+
+  async removeRouterInterface(routerId: string, ref: { subnetId?: string; portId?: string }): Promise<void> {
+    await this.enter('removeRouterInterface', routerId, ref);
+    if (!this.routers.has(routerId)) throw err(404, 'RouterNotFound', `Router ${routerId} could not be found`);
+    const found = [...this.ports.values()].filter((p) => p.deviceId === routerId && (p.id === ref.portId || p.fixedIps.some((f) => f.subnetId === ref.subnetId)));
+    if (found.length === 0) throw err(404, 'RouterInterfaceNotFoundForSubnet', `Router ${routerId} has no interface on subnet ${ref.subnetId}`);
+    for (const p of found) this.ports.delete(p.id);
   }
 
   // ---- trunks (minimal) -------------------------------------------------------

@@ -6,6 +6,7 @@ import { FakeNeutron, type FakeNeutronOptions } from '../fakes/fake-neutron.js';
 import type { ControlPlaneProbe, NetnsInspector, NetnsLinkState, PodAddRequest } from '../../src/core/pod/pod-model.js';
 import { PodNetworkService } from '../../src/core/pod/pod-network.js';
 import type { NestedAttachment } from '../../src/core/nested/attachment.js';
+import type { NamespaceSubnetOptions } from '../../src/core/pod/namespace-networks.js';
 import type { Network } from '../../src/core/shared/neutron-types.js';
 
 export const HOST = 'node-1';
@@ -37,7 +38,8 @@ export class FakeProbe implements ControlPlaneProbe {
 }
 
 export async function podWorld(
-  opts: FakeNeutronOptions & { activeTimeoutMs?: number; networkDeviceMtu?: number; nested?: (neutron: FakeNeutron, net: Network) => Promise<NestedAttachment> } = {},
+  opts: FakeNeutronOptions & { activeTimeoutMs?: number; networkDeviceMtu?: number; nested?: (neutron: FakeNeutron, net: Network) => Promise<NestedAttachment>;
+    namespaceSubnet?: (neutron: FakeNeutron) => Promise<NamespaceSubnetOptions> } = {},
 ) {
   const neutron = new FakeNeutron(opts);
   const binder = new FakeBinder();
@@ -49,12 +51,14 @@ export async function podWorld(
   const sg = await neutron.createSecurityGroup({ name: 'pods' });
   let clock = 0;
   const nested = opts.nested ? await opts.nested(neutron, net) : undefined;
+  const namespaceSubnet = opts.namespaceSubnet ? await opts.namespaceSubnet(neutron) : undefined;
   const service = new PodNetworkService({
     neutron, binder, inspector, probe,
     ...(nested ? { nested } : {}),
     options: {
       hostId: HOST, projectId: undefined, podSubnetId: subnet.id, securityGroups: [sg.id], networkDeviceMtu: opts.networkDeviceMtu ?? 0,
       resourceTags: ['cluster:k1'], activeTimeoutMs: opts.activeTimeoutMs ?? 1_000, cacheTtlMs: 30_000,
+      ...(namespaceSubnet ? { namespaceSubnet } : {}),
     },
     sleep: async (ms) => { clock += ms; await new Promise((r) => setImmediate(r)); },
     now: () => clock,

@@ -2,6 +2,7 @@
  * The pod-network use cases' own types and the ports they need besides `NeutronApi` and `Binder`
  * (docs/cni.md). Protocol-neutral: the CNI adapter maps them to and from the wire.
  */
+import type { NamespaceSubnetOptions } from './namespace-networks.js';
 
 /** Which pod a call is for, from CNI_ARGS (containerd sends all three; podman only a name). */
 export interface PodRef {
@@ -99,6 +100,8 @@ export interface PodNetworkOptions {
   activeTimeoutMs: number;
   /** How long a looked-up subnet and network are reused, ms. */
   cacheTtlMs: number;
+  /** `[kubernetes] pod_subnets_driver = namespace`: each namespace's pods on their own network. */
+  namespaceSubnet?: NamespaceSubnetOptions;
 }
 
 /** What STATUS found. */

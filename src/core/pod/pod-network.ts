@@ -22,7 +22,8 @@ import type {
   AttachmentKey, ControlPlaneProbe, ControlPlaneStatus, GcReport, NetnsInspector, PodAddRequest, PodAttachment,
   PodDelRequest, PodNetworkOptions,
 } from './pod-model.js';
-import { attachmentTags, isAttachment, nodeTag, podDeviceId, podPlacement, podPortName, podPortTags, tag, TAG_CID, TAG_NET, tagValue } from './pod-tags.js';
+import { NamespaceNetworks } from './namespace-networks.js';
+import { attachmentTags, isAttachment, nodeTag, POD_ANNOTATIONS, podDeviceId, podPlacement, podPortName, podPortTags, tag, TAG_CID, TAG_NET, tagValue } from './pod-tags.js';
 import { assertBound, buildVif, unplugRef } from '../shared/vif.js';
 
 export interface PodNetworkDeps {
@@ -40,17 +41,38 @@ export interface PodNetworkDeps {
 
 const STATUS_TIMEOUT_MS = 5_000;
 
+/** Where a new pod port goes. */
+interface Placement {
+  subnet: Subnet;
+  network: Network;
+  securityGroups: string[];
+  projectId: string | undefined;
+  /** On its namespace's network (namespace subnet mode). */
+  namespaced: boolean;
+}
+
+/** The namespace network a port was just made on is being removed by another node's DEL. */
+class NamespaceNetworkGone extends Error {
+  constructor(readonly networkId: string) {
+    super(`namespace network ${networkId} is being removed`);
+  }
+}
+
 export class PodNetworkService {
   private readonly locks = new KeyedMutex();
   private readonly cache = new Map<string, { at: number; value: Promise<{ subnet: Subnet; network: Network }> }>();
   private readonly log: Logger;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
+  /** Namespace subnet mode: each namespace's pods on their own network. */
+  private readonly namespaces: NamespaceNetworks | undefined;
 
   constructor(private readonly deps: PodNetworkDeps) {
     this.log = deps.logger ?? silentLogger();
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.now = deps.now ?? Date.now;
+    const ns = deps.options.namespaceSubnet;
+    this.namespaces = ns ? new NamespaceNetworks(deps.neutron, ns, this.log, (ms) => this.sleep(ms), () => this.now()) : undefined;
   }
 
   /** Reads `sleep` at call time, so a test may wrap it after construction. */
@@ -66,61 +88,89 @@ export class PodNetworkService {
   /** ADD: port on the pod subnet, bound to this node, plugged into the netns, ACTIVE. Undone entirely on failure. */
   add(req: PodAddRequest): Promise<PodAttachment> {
     return this.locks.run(this.lockKey(req), async () => {
-      const o = this.deps.options;
-      const { subnetId, securityGroups } = podPlacement(req.annotations, { subnetId: o.podSubnetId, securityGroups: o.securityGroups });
-      if (!subnetId) throw new ConfigError('no pod subnet: set [neutron_defaults] pod_subnet or the openstack.org/kuryr-pod-subnet annotation');
-      const { subnet, network } = await this.subnetAndNetwork(subnetId);
-      const { neutron, binder, nested } = this.deps;
-      return UndoStack.guard(
-        async (undo) => {
-          const port = await neutron.createPort({
-            networkId: subnet.networkId,
-            name: podPortName(req.pod),
-            deviceId: podDeviceId(req.pod, req.containerId),
-            deviceOwner: DEVICE_OWNER,
-            // A nested pod's port is for IPAM only: the VM is no Neutron host.
-            ...(nested ? {} : { hostId: o.hostId }),
-            fixedIps: [{ subnetId: subnet.id }],
-            ...(securityGroups.length > 0 ? { securityGroups } : {}),
-            ...(o.projectId ? { projectId: o.projectId } : {}),
-          });
-          undo.push(`delete port ${port.id}`, () => neutron.deletePort(port.id));
-          if (!nested) assertBound(port, o.hostId);
-          const vif = buildVif(port, [subnet], network, port.deviceId);
-          if (o.networkDeviceMtu > 0) vif.mtu = o.networkDeviceMtu;
-          const target = { netnsPath: req.netns, ifName: req.ifName };
-          if (nested) {
-            const { vlanId } = await nested.attach(port, vif.macAddress);
-            undo.push(`detach port ${port.id} from VM port ${nested.vmPort.id}`, () => nested.detach(port));
-            if (vlanId !== undefined) vif.vlanId = vlanId;
-          }
-          undo.push(`unplug port ${port.id}`, () => binder.unplug(vif, nested ? target : null));
-          await settle(neutron.setTags('ports', port.id, podPortTags(o.hostId, req, req.pod, o.resourceTags)), binder.plug(vif, target));
-          // A nested port is never bound, so never ACTIVE, and has no host end.
-          const [hostMac] = nested
-            ? [undefined]
-            : await Promise.all([this.deps.inspector.hostMac(vif.hostIfName), waitForPortActive(this.activeWaitDeps(), port.id, { timeoutMs: o.activeTimeoutMs, hostId: o.hostId })]);
-          this.log.info({ pod: req.pod, portId: port.id, containerId: req.containerId }, 'pod attached');
-          return {
-            portId: port.id,
-            hostIfName: nested ? undefined : vif.hostIfName,
-            hostMac,
-            ifName: req.ifName,
-            netns: req.netns,
-            mac: vif.macAddress,
-            mtu: vif.mtu,
-            ips: port.fixedIps.map((f) => ({
-              address: `${f.ipAddress}/${prefixLength(subnet.cidr)}`,
-              gateway: subnet.gatewayIp ?? undefined,
-              family: cidrFamily(subnet.cidr),
-            })),
-            routes: vif.routes.map((r) => ({ dst: r.destination, gw: r.nexthop })),
-            dns: { nameservers: [...subnet.dnsNameservers] },
-          };
-        },
-        (failed) => this.log.warn({ pod: req.pod, failed }, 'rollback of a failed ADD left resources behind'),
-      );
+      for (let attempt = 1; ; attempt++) {
+        const where = await this.placement(req);
+        try {
+          return await this.attach(req, where);
+        } catch (err) {
+          // A namespace's first pod that failed must not leave the namespace network behind.
+          if (where.namespaced) await this.releaseNamespaceNetworks([where.network.id]).catch(() => undefined);
+          // The namespace's last pod left on another node and its network is going: start over with a new one.
+          if (!(err instanceof NamespaceNetworkGone) || attempt >= 3) throw err;
+          this.log.info({ pod: req.pod, networkId: err.networkId }, 'namespace network is being removed; placing the pod again');
+        }
+      }
     });
+  }
+
+  /** Subnet, network, groups and project of a new pod port: the annotation's or configured subnet, or its namespace's. */
+  private async placement(req: PodAddRequest): Promise<Placement> {
+    const o = this.deps.options;
+    const { subnetId, securityGroups } = podPlacement(req.annotations, { subnetId: o.podSubnetId, securityGroups: o.securityGroups });
+    if (this.namespaces && req.annotations[POD_ANNOTATIONS.subnet] === undefined) {
+      const ns = await this.namespaces.ensure(req.pod.namespace ?? 'default');
+      const projectId = ns.projectId ?? o.projectId;
+      return { subnet: ns.subnet, network: ns.network, securityGroups: [ns.securityGroupId, ...securityGroups], projectId, namespaced: true };
+    }
+    if (!subnetId) throw new ConfigError('no pod subnet: set [neutron_defaults] pod_subnet or the openstack.org/kuryr-pod-subnet annotation');
+    return { ...(await this.subnetAndNetwork(subnetId)), securityGroups, projectId: o.projectId, namespaced: false };
+  }
+
+  private attach(req: PodAddRequest, where: Placement): Promise<PodAttachment> {
+    const o = this.deps.options;
+    const { subnet, network, securityGroups } = where;
+    const { neutron, binder, nested } = this.deps;
+    return UndoStack.guard(
+      async (undo) => {
+        const port = await neutron.createPort({
+          networkId: subnet.networkId,
+          name: podPortName(req.pod),
+          deviceId: podDeviceId(req.pod, req.containerId),
+          deviceOwner: DEVICE_OWNER,
+          // A nested pod's port is for IPAM only: the VM is no Neutron host.
+          ...(nested ? {} : { hostId: o.hostId }),
+          fixedIps: [{ subnetId: subnet.id }],
+          ...(securityGroups.length > 0 ? { securityGroups } : {}),
+          ...(where.projectId ? { projectId: where.projectId } : {}),
+        });
+        undo.push(`delete port ${port.id}`, () => neutron.deletePort(port.id));
+        // The port is there first, then the check: a node removing the namespace network sees the port, or we see its mark.
+        if (where.namespaced && (await this.namespaces!.isDeleting(network.id))) throw new NamespaceNetworkGone(network.id);
+        if (!nested) assertBound(port, o.hostId);
+        const vif = buildVif(port, [subnet], network, port.deviceId);
+        if (o.networkDeviceMtu > 0) vif.mtu = o.networkDeviceMtu;
+        const target = { netnsPath: req.netns, ifName: req.ifName };
+        if (nested) {
+          const { vlanId } = await nested.attach(port, vif.macAddress);
+          undo.push(`detach port ${port.id} from VM port ${nested.vmPort.id}`, () => nested.detach(port));
+          if (vlanId !== undefined) vif.vlanId = vlanId;
+        }
+        undo.push(`unplug port ${port.id}`, () => binder.unplug(vif, nested ? target : null));
+        await settle(neutron.setTags('ports', port.id, podPortTags(o.hostId, req, req.pod, o.resourceTags)), binder.plug(vif, target));
+        // A nested port is never bound, so never ACTIVE, and has no host end.
+        const [hostMac] = nested
+          ? [undefined]
+          : await Promise.all([this.deps.inspector.hostMac(vif.hostIfName), waitForPortActive(this.activeWaitDeps(), port.id, { timeoutMs: o.activeTimeoutMs, hostId: o.hostId })]);
+        this.log.info({ pod: req.pod, portId: port.id, containerId: req.containerId }, 'pod attached');
+        return {
+          portId: port.id,
+          hostIfName: nested ? undefined : vif.hostIfName,
+          hostMac,
+          ifName: req.ifName,
+          netns: req.netns,
+          mac: vif.macAddress,
+          mtu: vif.mtu,
+          ips: port.fixedIps.map((f) => ({
+            address: `${f.ipAddress}/${prefixLength(subnet.cidr)}`,
+            gateway: subnet.gatewayIp ?? undefined,
+            family: cidrFamily(subnet.cidr),
+          })),
+          routes: vif.routes.map((r) => ({ dst: r.destination, gw: r.nexthop })),
+          dns: { nameservers: [...subnet.dnsNameservers] },
+        };
+      },
+      (failed) => this.log.warn({ pod: req.pod, failed }, 'rollback of a failed ADD left resources behind'),
+    );
   }
 
   /**
@@ -132,6 +182,7 @@ export class PodNetworkService {
       const ports = await this.attachmentPorts(req);
       const target = req.netns ? { netnsPath: req.netns, ifName: req.ifName } : null;
       for (const port of ports) await this.removePort(port, target);
+      await this.releaseNamespaceNetworks(ports.map((p) => p.networkId));
       if (ports.length > 0) this.log.info({ pod: req.pod, containerId: req.containerId, ports: ports.map((p) => p.id) }, 'pod detached');
     });
   }
@@ -173,8 +224,15 @@ export class PodNetworkService {
         report.errors.push(`port ${port.id}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
+    await this.releaseNamespaceNetworks(ports.filter((p) => report.removed.includes(p.id)).map((p) => p.networkId));
     if (report.removed.length > 0) this.log.info({ network, removed: report.removed }, 'GC removed stale pod ports');
     return report;
+  }
+
+  /** Namespace subnet mode: the networks of removed pod ports go if no pod is left on them, on any node. */
+  private async releaseNamespaceNetworks(networkIds: string[]): Promise<void> {
+    if (!this.namespaces) return;
+    for (const networkId of new Set(networkIds)) await this.namespaces.releaseIfUnused(networkId);
   }
 
   /** Ports tagged with this attachment (normally one; more only after a crash mid-ADD). */

@@ -172,6 +172,10 @@ export interface NeutronApi {
   createSecurityGroupRule(body: SecurityGroupRuleCreate): Promise<SecurityGroupRule>;
   deleteSecurityGroupRule(id: string): Promise<void>;
 
+  /** Namespace networks: their subnets are attached to `[namespace_subnet] pod_router` and detached again. */
+  addRouterInterface(routerId: string, ref: { subnetId?: string; portId?: string }): Promise<{ portId: string; subnetId: string }>;
+  removeRouterInterface(routerId: string, ref: { subnetId?: string; portId?: string }): Promise<void>;
+
   /** Trunks filtered by `id` or by parent `portId` (nested VLAN mode). */
   listTrunks(filter?: ListFilter): Promise<Trunk[]>;
   /** `PUT /v2.0/trunks/{id}/add_subports`; 409 `DuplicateSubPort` when a VLAN id or port is already on the trunk. */
