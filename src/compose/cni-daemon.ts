@@ -2,6 +2,7 @@
  * Composition root of `kuryr serve cni`: kuryr.conf → OpenStack clients → veth binder, netns
  * inspector and health probe → pod use cases → the daemon socket the `kuryr-cni` shim talks to.
  */
+import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { KuryrConfig } from '../config/load.js';
 import type { PodNetworkOptions } from '../core/pod/pod-model.js';
@@ -32,6 +33,26 @@ export function podNetworkOptions(config: KuryrConfig): PodNetworkOptions {
     resourceTags: nd.resource_tags,
     activeTimeoutMs: config.cni_daemon.vif_annotation_timeout * 1000,
     cacheTtlMs: 30_000,
+    ...namespaceSubnetOptions(config),
+  };
+}
+
+/** `[kubernetes] pod_subnets_driver = namespace` (kuryr-kubernetes' name) turns on a network per namespace. */
+function namespaceSubnetOptions(config: KuryrConfig): Pick<PodNetworkOptions, 'namespaceSubnet'> {
+  const driver = config.kubernetes.pod_subnets_driver.trim();
+  if (driver === 'default') return {};
+  if (driver !== 'namespace') throw new ConfigError(`[kubernetes] pod_subnets_driver ${driver} is not supported (default or namespace)`);
+  const ns = config.namespace_subnet;
+  if (!ns.pod_router) throw new ConfigError('[namespace_subnet] pod_router is not set (pod_subnets_driver = namespace needs it)');
+  if (!ns.pod_subnet_pool) throw new ConfigError('[namespace_subnet] pod_subnet_pool is not set (pod_subnets_driver = namespace needs it)');
+  return {
+    namespaceSubnet: {
+      routerId: ns.pod_router,
+      subnetPoolId: ns.pod_subnet_pool,
+      projects: ns.namespace_projects,
+      defaultProjectId: config.neutron_defaults.project ?? undefined,
+      resourceTags: config.neutron_defaults.resource_tags,
+    },
   };
 }
 
