@@ -28,6 +28,7 @@ export function podNetworkOptions(config: KuryrConfig): PodNetworkOptions {
     hostId: config.DEFAULT.host,
     projectId: nd.project ?? undefined,
     podSubnetId: nd.pod_subnet ?? undefined,
+    podSubnetIds: nd.pod_subnets,
     securityGroups: nd.pod_security_groups,
     networkDeviceMtu: nd.network_device_mtu,
     resourceTags: nd.resource_tags,

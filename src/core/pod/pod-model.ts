@@ -90,6 +90,8 @@ export interface PodNetworkOptions {
   projectId: string | undefined;
   /** `[neutron_defaults] pod_subnet`. */
   podSubnetId: string | undefined;
+  /** `[neutron_defaults] pod_subnets` (ours): one subnet per IP family for dual-stack pods; wins over `pod_subnet`. */
+  podSubnetIds: string[];
   /** `[neutron_defaults] pod_security_groups`; empty lets Neutron apply the project's default group. */
   securityGroups: string[];
   /** `[neutron_defaults] network_device_mtu`; 0 uses the network's MTU. */

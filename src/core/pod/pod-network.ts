@@ -4,7 +4,7 @@
  * GC removes this node's attachments the runtime no longer knows. Stateless: everything lives in
  * Neutron (port tags) and on the host, so a daemon restart between ADD and DEL loses nothing.
  */
-import { ConfigError, NeutronError, TimeoutError } from '../../common/errors.js';
+import { ConfigError, ConflictError, NeutronError, TimeoutError } from '../../common/errors.js';
 import { settle, withDeadline } from '../../common/promises.js';
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import { silentLogger, type Logger } from '../../common/log.js';
@@ -43,12 +43,19 @@ const STATUS_TIMEOUT_MS = 5_000;
 
 /** Where a new pod port goes. */
 interface Placement {
-  subnet: Subnet;
+  /** One per IP family (dual stack: `[neutron_defaults] pod_subnets`), all on `network`. */
+  subnets: Subnet[];
   network: Network;
   securityGroups: string[];
   projectId: string | undefined;
   /** On its namespace's network (namespace subnet mode). */
   namespaced: boolean;
+}
+
+function subnetOf(subnets: Subnet[], id: string): Subnet {
+  const s = subnets.find((x) => x.id === id);
+  if (s === undefined) throw new ConflictError(`Neutron gave the pod port an address on subnet ${id}, which was not asked for`);
+  return s;
 }
 
 /** The namespace network a port was just made on is being removed by another node's DEL. */
@@ -110,26 +117,33 @@ export class PodNetworkService {
     if (this.namespaces && req.annotations[POD_ANNOTATIONS.subnet] === undefined) {
       const ns = await this.namespaces.ensure(req.pod.namespace ?? 'default');
       const projectId = ns.projectId ?? o.projectId;
-      return { subnet: ns.subnet, network: ns.network, securityGroups: [ns.securityGroupId, ...securityGroups], projectId, namespaced: true };
+      return { subnets: [ns.subnet], network: ns.network, securityGroups: [ns.securityGroupId, ...securityGroups], projectId, namespaced: true };
     }
-    if (!subnetId) throw new ConfigError('no pod subnet: set [neutron_defaults] pod_subnet or the openstack.org/kuryr-pod-subnet annotation');
-    return { ...(await this.subnetAndNetwork(subnetId)), securityGroups, projectId: o.projectId, namespaced: false };
+    // The annotation names one subnet; else `pod_subnets` (dual stack) or `pod_subnet`.
+    const annotated = req.annotations[POD_ANNOTATIONS.subnet] !== undefined;
+    const ids = !annotated && o.podSubnetIds.length > 0 ? o.podSubnetIds : subnetId ? [subnetId] : [];
+    if (ids.length === 0) throw new ConfigError('no pod subnet: set [neutron_defaults] pod_subnet or the openstack.org/kuryr-pod-subnet annotation');
+    const found = await Promise.all(ids.map((id) => this.subnetAndNetwork(id)));
+    const network = found[0]!.network;
+    const stray = found.find((f) => f.network.id !== network.id);
+    if (stray) throw new ConfigError(`[neutron_defaults] pod_subnets must be on one network: ${stray.subnet.id} is on ${stray.network.id}, ${ids[0]} on ${network.id}`);
+    return { subnets: found.map((f) => f.subnet), network, securityGroups, projectId: o.projectId, namespaced: false };
   }
 
   private attach(req: PodAddRequest, where: Placement): Promise<PodAttachment> {
     const o = this.deps.options;
-    const { subnet, network, securityGroups } = where;
+    const { subnets, network, securityGroups } = where;
     const { neutron, binder, nested } = this.deps;
     return UndoStack.guard(
       async (undo) => {
         const port = await neutron.createPort({
-          networkId: subnet.networkId,
+          networkId: network.id,
           name: podPortName(req.pod),
           deviceId: podDeviceId(req.pod, req.containerId),
           deviceOwner: DEVICE_OWNER,
           // A nested pod's port is for IPAM only: the VM is no Neutron host.
           ...(nested ? {} : { hostId: o.hostId }),
-          fixedIps: [{ subnetId: subnet.id }],
+          fixedIps: subnets.map((s) => ({ subnetId: s.id })),
           ...(securityGroups.length > 0 ? { securityGroups } : {}),
           ...(where.projectId ? { projectId: where.projectId } : {}),
         });
@@ -137,7 +151,7 @@ export class PodNetworkService {
         // The port is there first, then the check: a node removing the namespace network sees the port, or we see its mark.
         if (where.namespaced && (await this.namespaces!.isDeleting(network.id))) throw new NamespaceNetworkGone(network.id);
         if (!nested) assertBound(port, o.hostId);
-        const vif = buildVif(port, [subnet], network, port.deviceId);
+        const vif = buildVif(port, subnets, network, port.deviceId);
         if (o.networkDeviceMtu > 0) vif.mtu = o.networkDeviceMtu;
         const target = { netnsPath: req.netns, ifName: req.ifName };
         if (nested) {
@@ -161,12 +175,12 @@ export class PodNetworkService {
           mac: vif.macAddress,
           mtu: vif.mtu,
           ips: port.fixedIps.map((f) => ({
-            address: `${f.ipAddress}/${prefixLength(subnet.cidr)}`,
-            gateway: subnet.gatewayIp ?? undefined,
-            family: cidrFamily(subnet.cidr),
+            address: `${f.ipAddress}/${prefixLength(subnetOf(subnets, f.subnetId).cidr)}`,
+            gateway: subnetOf(subnets, f.subnetId).gatewayIp ?? undefined,
+            family: cidrFamily(subnetOf(subnets, f.subnetId).cidr),
           })),
           routes: vif.routes.map((r) => ({ dst: r.destination, gw: r.nexthop })),
-          dns: { nameservers: [...subnet.dnsNameservers] },
+          dns: { nameservers: [...new Set(subnets.flatMap((s) => s.dnsNameservers))] },
         };
       },
       (failed) => this.log.warn({ pod: req.pod, failed }, 'rollback of a failed ADD left resources behind'),
