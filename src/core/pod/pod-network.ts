@@ -174,11 +174,10 @@ export class PodNetworkService {
           netns: req.netns,
           mac: vif.macAddress,
           mtu: vif.mtu,
-          ips: port.fixedIps.map((f) => ({
-            address: `${f.ipAddress}/${prefixLength(subnetOf(subnets, f.subnetId).cidr)}`,
-            gateway: subnetOf(subnets, f.subnetId).gatewayIp ?? undefined,
-            family: cidrFamily(subnetOf(subnets, f.subnetId).cidr),
-          })),
+          ips: port.fixedIps.map((f) => {
+            const s = subnetOf(subnets, f.subnetId);
+            return { address: `${f.ipAddress}/${prefixLength(s.cidr)}`, gateway: s.gatewayIp ?? undefined, family: cidrFamily(s.cidr) };
+          }),
           routes: vif.routes.map((r) => ({ dst: r.destination, gw: r.nexthop })),
           dns: { nameservers: [...new Set(subnets.flatMap((s) => s.dnsNameservers))] },
         };
