@@ -12,7 +12,7 @@ import { CniDaemon, KURYR_CNI } from './support/cni-daemon.js';
 import { DockerCli } from './support/docker.js';
 import { KuryrDaemon } from './support/kuryr-daemon.js';
 import { adminClients, demoClients, stackIsUp, waitActive } from './support/neutron.js';
-import { createVmPort, fakeVmOf, NestedDockerHost } from './support/nested.js';
+import { createVmPort, fakeVmOf, NestedDockerHost, removeVmNetworks } from './support/nested.js';
 import { must, sh, waitFor } from './support/sh.js';
 import type { FakeVm } from './support/vm.js';
 
@@ -93,15 +93,7 @@ describe('nested macvlan: Docker inside a VM', { skip, timeout: 900_000 }, () =>
     await inVm?.daemon.stop();
     await hostKuryr.stop();
     await sh(['bash', 'scripts/nested-vm.sh', 'down', 'vm1', `${P}vm1`]);
-    for (const n of await neutron.listNetworks({ name: `${P}net` })) {
-      for (const p of await neutron.listPorts({ networkId: n.id })) {
-        if (p.deviceOwner === 'network:dhcp') continue;
-        await sh(['ovs-vsctl', '--if-exists', 'del-port', 'br-int', `tap${p.id.slice(0, 11)}`]);
-        await sh(['ip', 'link', 'del', `tap${p.id.slice(0, 11)}`]);
-        await neutron.deletePort(p.id).catch(() => undefined);
-      }
-      await neutron.deleteNetwork(n.id).catch(() => undefined);
-    }
+    await removeVmNetworks(neutron, `${P}net`);
     for (const ns of [`${P}vm1`, `${P}vm2`]) await sh(['ip', 'netns', 'del', ns]);
     for (const s of await neutron.listSecurityGroups({ name: `${P}open` })) await neutron.deleteSecurityGroup(s.id).catch(() => undefined);
     for (const p of await neutron.listSubnetPools({ name: `kuryrPool-${CIDR}` })) await neutron.deleteSubnetPool(p.id).catch(() => undefined);

@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/common/log.js';
 import { VmTrunk } from '../../src/core/nested/trunk.js';
 import type { Network, Port, Subnet } from '../../src/core/shared/neutron-types.js';
 import { adminClients, demoClients, stackIsUp, waitActive } from './support/neutron.js';
-import { createVmPort, fakeVmOf, NestedDockerHost } from './support/nested.js';
+import { createVmPort, fakeVmOf, NestedDockerHost, removeVmNetworks } from './support/nested.js';
 import { sh } from './support/sh.js';
 import type { FakeVm } from './support/vm.js';
 
@@ -56,15 +56,7 @@ describe('nested VLAN: trunk subports for containers in a VM', { skip, timeout: 
     await inVm?.down().catch(() => undefined);
     await sh(['bash', 'scripts/nested-vm.sh', 'down', 'vmv', `${P}vm1`]);
     for (const t of await neutron.listTrunks({ name: `${P}trunk` })) await neutron.deleteTrunk(t.id).catch(() => undefined);
-    for (const n of await neutron.listNetworks({ name: `${P}net` })) {
-      for (const p of await neutron.listPorts({ networkId: n.id })) {
-        if (p.deviceOwner === 'network:dhcp') continue;
-        await sh(['ovs-vsctl', '--if-exists', 'del-port', 'br-int', `tap${p.id.slice(0, 11)}`]);
-        await sh(['ip', 'link', 'del', `tap${p.id.slice(0, 11)}`]);
-        await neutron.deletePort(p.id).catch(() => undefined);
-      }
-      await neutron.deleteNetwork(n.id).catch(() => undefined);
-    }
+    await removeVmNetworks(neutron, `${P}net`);
     await sh(['ip', 'netns', 'del', `${P}vm1`]);
     for (const p of await neutron.listSubnetPools({ name: `kuryrPool-${CIDR}` })) await neutron.deleteSubnetPool(p.id).catch(() => undefined);
   }

@@ -1,9 +1,9 @@
 import type { Binder, PluggedVif, Vif, VifTarget } from '../../core/shared/binder.js';
-import { BindingError, ConfigError } from '../../common/errors.js';
+import { BindingError, ConfigError, errorMessage } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import { UndoStack } from '../../common/undo.js';
 import { createExec, type Exec } from './exec.js';
-import { deleteLinks, ipBatch, ipBatchArgv, ipLine, listLinks, netnsFile } from './ip.js';
+import { createOrRecreate, deleteLinks, ipBatch, ipBatchArgv, ipLine, listLinks, netnsFile } from './ip.js';
 import { addrLine, containerNetnsLines, kuryrAlias, parseKuryrAlias } from './veth.js';
 
 /**
@@ -70,14 +70,9 @@ export class NestedBinder implements Binder {
     await UndoStack.guard(
       async (undo) => {
         undo.push('remove device', () => this.unplug(vif, target));
-        try {
-          await ipBatch(this.exec, create);
-        } catch (err) {
-          // A same-named device from an earlier (half-done) plug: remove it and create once more.
-          this.log.info({ portId: vif.portId, err: (err as Error).message }, 'recreating existing device of port');
-          await this.unplug(vif, target);
-          await ipBatch(this.exec, create);
-        }
+        await createOrRecreate(this.exec, create, () => this.unplug(vif, target), (err) =>
+          this.log.info({ portId: vif.portId, err: errorMessage(err) }, 'recreating existing device of port'),
+        );
         if (target) await ipBatch(this.exec, [aliasLine(vif, target.ifName), ...containerNetnsLines(vif, target.ifName)], target.netnsPath);
       },
       (failed) => this.log.warn({ portId: vif.portId, failed }, 'rollback of a failed nested plug left a device behind'),

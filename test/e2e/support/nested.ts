@@ -29,6 +29,19 @@ export async function createVmPort(admin: NeutronApi, net: Network, subnet: Subn
   });
 }
 
+/** Removes networks named `name` with every port on them (VM taps in br-int included), for test clean-up. */
+export async function removeVmNetworks(admin: Pick<NeutronApi, 'listNetworks' | 'listPorts' | 'deletePort' | 'deleteNetwork'>, name: string): Promise<void> {
+  for (const n of await admin.listNetworks({ name })) {
+    for (const p of await admin.listPorts({ networkId: n.id })) {
+      if (p.deviceOwner === 'network:dhcp') continue;
+      await sh(['ovs-vsctl', '--if-exists', 'del-port', 'br-int', `tap${p.id.slice(0, 11)}`]);
+      await sh(['ip', 'link', 'del', `tap${p.id.slice(0, 11)}`]);
+      await admin.deletePort(p.id).catch(() => undefined);
+    }
+    await admin.deleteNetwork(n.id).catch(() => undefined);
+  }
+}
+
 export function fakeVmOf(netns: string, port: Port, prefixLength: number): FakeVm {
   return new FakeVm(netns, {
     id: port.id,
