@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Network, Port, SecurityGroup, Subnet } from '../../src/core/shared/neutron-types.js';
 import { existsSync } from 'node:fs';
+import { NeutronError } from '../../src/common/errors.js';
 import { CniDaemon, KURYR_CNI } from './support/cni-daemon.js';
 import { DockerCli } from './support/docker.js';
 import { KuryrDaemon } from './support/kuryr-daemon.js';
@@ -133,8 +134,11 @@ describe('nested macvlan: Docker inside a VM', { skip, timeout: 900_000 }, () =>
 
   test('removing a pair cuts the container off (port security is real), and the daemon puts nothing back by itself', async () => {
     const ip1 = await ipOf(inVm.docker, `${P}c1`, `${P}net`);
-    const before = (await neutron.getPort(vmPort.id)).allowedAddressPairs;
-    await neutron.updatePort(vmPort.id, { allowedAddressPairs: before.filter((p) => p.ipAddress !== ip1) });
+    const read = await neutron.getPort(vmPort.id);
+    const before = read.allowedAddressPairs;
+    await neutron.updatePort(vmPort.id, { allowedAddressPairs: before.filter((p) => p.ipAddress !== ip1) }, { ifRevision: read.revisionNumber });
+    // What the daemon relies on: a write against the revision it read is refused once someone else wrote.
+    await assert.rejects(neutron.updatePort(vmPort.id, { allowedAddressPairs: [] }, { ifRevision: read.revisionNumber }), (e: unknown) => e instanceof NeutronError && e.isPreconditionFailed);
     try {
       await waitFor('c1 cut off from VM 2', async () => !(await ping(inVm.docker, `${P}c1`, vm2Port.fixedIps[0]!.ipAddress)), 20_000, 500);
     } finally {
