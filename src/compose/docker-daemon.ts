@@ -7,9 +7,10 @@ import type { LibnetworkOptions } from '../core/docker/service-context.js';
 import { NeutronLibnetworkService } from '../core/docker/driver.js';
 import { startDockerPlugin } from '../northbound/docker/server.js';
 import { EndpointPools } from '../core/docker/endpoint-pools.js';
-import { VethBinder } from '../southbound/dataplane/binder.js';
 import { createExec } from '../southbound/dataplane/exec.js';
 import { createPortPools } from './pools.js';
+import { dockerDeployment } from '../config/deployment.js';
+import { dataplaneFor } from './dataplane.js';
 import { openStackFromConfig } from './openstack.js';
 
 export interface RunningDockerDaemon {
@@ -40,14 +41,17 @@ export function libnetworkOptions(config: KuryrConfig): LibnetworkOptions {
 
 /** Composition root of `kuryr serve docker`: config → clients → binder → use cases → plugin socket. */
 export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Promise<RunningDockerDaemon> {
+  const deployment = dockerDeployment(config);
   const openstack = openStackFromConfig(config, logger);
   const exec = createExec(logger.child({ component: 'exec' }));
-  const binder = new VethBinder({ logger: logger.child({ component: 'binder' }), exec });
+  const { binder, nested } = await dataplaneFor(deployment, openstack.neutron, logger, { exec });
   const options = libnetworkOptions(config);
-  const portPools = createPortPools(config, { neutron: openstack.neutron, binder, exec, owner: 'docker', activeTimeoutMs: options.activeTimeoutMs, logger });
+  // Pool ports are bound to this host: only where a Neutron L2 agent plugs them, never inside a VM.
+  const portPools = nested ? undefined : createPortPools(config, { neutron: openstack.neutron, binder, exec, owner: 'docker', activeTimeoutMs: options.activeTimeoutMs, logger });
   const service = new NeutronLibnetworkService({
     neutron: openstack.neutron,
     binder,
+    ...(nested ? { nested } : {}),
     hostId: config.DEFAULT.host,
     logger: logger.child({ component: 'libnetwork' }),
     options,

@@ -215,6 +215,13 @@ export const POD_VIF_NESTED_OPTS = {
   rev_update_attempts: int(3, 'How many time to try to re-update the neutron resource when revision has been changed.'),
 };
 
+/** [namespace_subnet] (kuryr-kubernetes), read with `[kubernetes] pod_subnets_driver = namespace`. */
+export const NAMESPACE_SUBNET_OPTS = {
+  pod_router: str(null, 'Default Neutron router ID where namespace subnets are attached.'),
+  pod_subnet_pool: str(null, 'Default Neutron subnet pool ID where namespace subnets are allocated from.'),
+  namespace_projects: dict(`${TS}namespace:project-id pairs: the project owning a namespace's network, subnet, group and pod ports (else [neutron_defaults] project).`, { tsOnly: true }),
+};
+
 /** [vhostuser] (kuryr-kubernetes). */
 export const VHOSTUSER_OPTS = {
   mount_point: str('/var/cni/vhostuser', 'Path where vhost-user port will be created; also the mount point for the Pod.'),
@@ -252,6 +259,7 @@ export const OPTION_GROUPS = {
   cni_daemon: CNI_DAEMON_OPTS,
   cni_health_server: CNI_HEALTH_SERVER_OPTS,
   pod_vif_nested: POD_VIF_NESTED_OPTS,
+  namespace_subnet: NAMESPACE_SUBNET_OPTS,
   vhostuser: VHOSTUSER_OPTS,
   nested_dpdk: NESTED_DPDK_OPTS,
   prometheus_exporter: PROMETHEUS_EXPORTER_OPTS,

@@ -19,6 +19,7 @@ import { LookupCache } from './lookup-cache.js';
 import { Networks } from './networks.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
 import { Pools } from './pools.js';
+import type { NestedAttachment } from '../nested/attachment.js';
 import type { CoreContext, LibnetworkOptions, TagFlags } from './service-context.js';
 
 export type { LibnetworkOptions } from './service-context.js';
@@ -38,6 +39,8 @@ export interface NeutronLibnetworkServiceDeps {
   probeAttempts?: number;
   /** Port pools; absent keeps the ordinary path for every endpoint. */
   pools?: EndpointPools;
+  /** Nested mode (Kuryr inside a VM): how container ports pass the VM port. */
+  nested?: NestedAttachment;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,6 +70,7 @@ export class NeutronLibnetworkService implements LibnetworkService {
       now: deps.now ?? Date.now,
       cache: new LookupCache(),
       ...(deps.pools !== undefined ? { pools: deps.pools } : {}),
+      ...(deps.nested ? { nested: deps.nested } : {}),
     };
     this.probeAttempts = deps.probeAttempts ?? 8;
     this.networks = new Networks(this.ctx);

@@ -102,7 +102,8 @@ async function ensureNetwork(
   undo: UndoStack,
 ): Promise<{ net: Network; created: boolean }> {
   const { shared } = choices;
-  const { uuid, name } = choices.network;
+  const pick = defaultPick(ctx, choices.network);
+  const { uuid, name } = pick;
   if (uuid === undefined && name === undefined) {
     const found = await findNetworkByDid(ctx, did);
     if (found !== null) return { net: found, created: false };
@@ -112,7 +113,7 @@ async function ensureNetwork(
     if (ctx.flags.tag) await ctx.neutron.setTags('networks', net.id, [...net.tags, ...idTags(did)]);
     return { net: { ...net, tags: [...net.tags, ...idTags(did)] }, created: true };
   }
-  const net = await existingNetwork(ctx, choices.network);
+  const net = await existingNetwork(ctx, pick);
   if (net.shared !== shared) {
     throw new ConflictError(`Neutron network ${net.id} has shared=${net.shared}, which conflicts with ${choices.sharedOption}=${shared}`);
   }
@@ -128,6 +129,12 @@ async function ensureNetwork(
     undo.push(`rename network ${net.id}`, () => ctx.neutron.updateNetwork(net.id, { name: net.name }));
   }
   return { net, created: false };
+}
+
+/** No network given: nested mode uses the VM port's own network (Python's nested driver does the same); else none. */
+function defaultPick(ctx: CoreContext, pick: NeutronPick): NeutronPick {
+  if (pick.uuid !== undefined || pick.name !== undefined || !ctx.nested) return pick;
+  return { ...pick, uuid: ctx.nested.vmPort.networkId, uuidOption: `the network of VM port ${ctx.nested.vmPort.id}` };
 }
 
 async function existingNetwork(ctx: CoreContext, pick: NeutronPick): Promise<Network> {

@@ -81,6 +81,7 @@ export interface PortWire {
   port_security_enabled?: boolean;
   allowed_address_pairs?: Array<{ ip_address: string; mac_address?: string }>;
   tags?: string[];
+  revision_number?: number;
   trunk_details?: {
     trunk_id: string;
     sub_ports?: Array<{ port_id: string; segmentation_type: string; segmentation_id: number; mac_address: string }>;
@@ -233,6 +234,7 @@ export function portToDomain(w: PortWire): Port {
       p.mac_address === undefined ? { ipAddress: p.ip_address } : { ipAddress: p.ip_address, macAddress: p.mac_address },
     ),
     tags: w.tags ?? [],
+    revisionNumber: w.revision_number ?? 0,
     trunkDetails: w.trunk_details
       ? {
           trunkId: w.trunk_details.trunk_id,

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { e2eConfig } from './kuryr-daemon.js';
+import { e2eConfig, type DaemonOptions } from './kuryr-daemon.js';
 import { sh, stopChild, waitFor } from './sh.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -30,6 +30,9 @@ export interface CniDaemonOptions {
   securityGroups?: string[];
   project?: string;
   extraConfig?: string;
+  /** Run the daemon inside this network namespace (a VM, for nested mode). */
+  netns?: string;
+  credentials?: DaemonOptions['credentials'];
 }
 
 export class CniDaemon {
@@ -50,12 +53,14 @@ export class CniDaemon {
       'vif_annotation_timeout = 60',
       opts.extraConfig ?? '',
     ];
-    writeFileSync(this.confPath, e2eConfig({ socketPath: '/run/kuryr-cni-e2e/unused-docker.sock', extraConfig: lines.join('\n') }));
+    writeFileSync(this.confPath, e2eConfig({ socketPath: '/run/kuryr-cni-e2e/unused-docker.sock', extraConfig: lines.join('\n'), ...(opts.credentials ? { credentials: opts.credentials } : {}) }));
   }
 
   async start(): Promise<void> {
     const out = openSync(this.logPath, 'a');
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), 'serve', 'cni', '--config-file', this.confPath], {
+    const cmd = [process.execPath, '--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), 'serve', 'cni', '--config-file', this.confPath];
+    const argv = this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns, ...cmd] : cmd;
+    this.child = spawn(argv[0]!, argv.slice(1), {
       cwd: ROOT,
       stdio: ['ignore', out, out],
       env: { ...process.env, KURYR_LOG_LEVEL: 'debug' },

@@ -17,6 +17,8 @@ export interface DaemonOptions {
   netns?: string;
   hostId?: string;
   env?: Record<string, string>;
+  /** Keystone user of `[neutron]`; default the `kuryr` service user (admin in project `service`). */
+  credentials?: { username: string; password: string; projectName: string };
 }
 
 /** Builds a kuryr.conf for the e2e stack: the `kuryr` service user of scripts/aio.sh. */
@@ -28,9 +30,9 @@ export function e2eConfig(opts: DaemonOptions): string {
     '[neutron]',
     'auth_type = password',
     'auth_url = http://127.0.0.1:5000/v3',
-    'username = kuryr',
-    'password = kuryr',
-    'project_name = service',
+    `username = ${opts.credentials?.username ?? 'kuryr'}`,
+    `password = ${opts.credentials?.password ?? 'kuryr'}`,
+    `project_name = ${opts.credentials?.projectName ?? 'service'}`,
     'user_domain_name = Default',
     'project_domain_name = Default',
     'region_name = RegionOne',
