@@ -34,6 +34,8 @@ interface Reservation {
   replug: boolean;
   /** The port's Neutron writes so far, in order (claim, then reset). */
   writes: Promise<void>;
+  /** ProgramExternalConnectivity put a group on the port. */
+  exposed: boolean;
 }
 
 const WRITE_RETRY_FIRST_MS = 500;
@@ -65,7 +67,7 @@ export class EndpointPools {
     const pp = this.pools.take(key, address === '' ? undefined : address);
     if (pp === undefined) return undefined;
     const ip = normalizeIp(pp.port.fixedIps[0]?.ipAddress ?? '');
-    this.byAddress.set(`${poolId}|${ip}`, { pp, ip, poolId, stage: 'reserved', inHost: false, replug: false, writes: Promise.resolve() });
+    this.byAddress.set(`${poolId}|${ip}`, { pp, ip, poolId, stage: 'reserved', inHost: false, replug: false, writes: Promise.resolve(), exposed: false });
     ctx.log.debug({ poolId, ip, portId: pp.port.id }, 'address served from the pool');
     return `${ip}/${prefixLength(subnet.cidr)}`;
   }
@@ -117,6 +119,18 @@ export class EndpointPools {
   /** Resolves once the claim of the endpoint's pool port is in Neutron (at once for other endpoints). */
   async settled(endpointId: string): Promise<void> {
     await this.byEndpoint.get(endpointId)?.writes;
+  }
+
+  /** ProgramExternalConnectivity is about to put a group on the endpoint's pool port. */
+  markExposed(endpointId: string): void {
+    const r = this.byEndpoint.get(endpointId);
+    if (r !== undefined) r.exposed = true;
+  }
+
+  /** True for a claimed pool port nothing was exposed on: RevokeExternalConnectivity has nothing to undo. */
+  exposesNothing(endpointId: string): boolean {
+    const r = this.byEndpoint.get(endpointId);
+    return r !== undefined && !r.exposed;
   }
 
   /** True when the endpoint sits on a pool port this process claimed (its status is known: ACTIVE). */
