@@ -33,10 +33,11 @@ async function concurrent(net: string, tag: string, n: number, checkPorts: boole
   const ms = await timeIt(() => Promise.all(names.map((c) => docker.must(['run', '-d', '--name', c, '--net', net, 'busybox', 'sleep', '600']))));
   let notActive = 0;
   if (checkPorts) {
-    const inspected = JSON.parse(await docker.must(['inspect', ...names])) as Array<{ NetworkSettings: { Networks: Record<string, { EndpointID: string }> } }>;
+    // By MAC: a pool port's device_id may still be on its way to Neutron.
+    const inspected = JSON.parse(await docker.must(['inspect', ...names])) as Array<{ NetworkSettings: { Networks: Record<string, { MacAddress: string }> } }>;
     for (const c of inspected) {
-      const eid = c.NetworkSettings.Networks[net]?.EndpointID ?? '';
-      const [port] = await neutron.listPorts({ deviceId: eid });
+      const mac = c.NetworkSettings.Networks[net]?.MacAddress ?? '';
+      const [port] = await neutron.listPorts({ macAddress: mac });
       if (port?.status !== 'ACTIVE') notActive++;
     }
   }

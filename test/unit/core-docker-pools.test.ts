@@ -114,8 +114,15 @@ describe('docker endpoints on pool ports', () => {
     assert.equal(made.fixedIps[0]!.ipAddress, ip);
   });
 
-  test('DeleteNetwork drains the pool first: no pool port, no parked link left', async () => {
+  test('DeleteNetwork drains the pool first: no pool port, no parked link left (also right after a container went, and after ReleasePool)', async () => {
     const w = await poolWorld();
+    const eid = hexId();
+    const addr = await w.service.addresses.requestAddress({ poolId: w.poolId, address: '', gateway: false });
+    await w.service.endpoints.createEndpoint({ networkId: w.did, endpointId: eid, address: addr });
+    await w.service.endpoints.deleteEndpoint({ networkId: w.did, endpointId: eid });
+    await w.service.addresses.releaseAddress({ poolId: w.poolId, address: addr.split('/')[0]! });
+    // Docker may release the pool first; its port reset is still on its way
+    await w.service.pools.releasePool(w.poolId);
     await w.service.networks.deleteNetwork(w.did);
     assert.deepEqual([...w.neutron.ports.values()].filter((p) => p.tags.includes(TAG)), []);
     assert.equal(w.parking.links.size, 0);

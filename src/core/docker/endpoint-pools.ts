@@ -19,7 +19,8 @@ import type { PortPools } from '../port-pool/port-pools.js';
 import type { CoreContext } from './service-context.js';
 import { TAG_LH_PREFIX, TAG_PORT_OWNED, idTags } from './tags.js';
 
-type Stage = 'reserved' | 'claimed' | 'released';
+/** reserved (RequestAddress) → claimed (CreateEndpoint) → released (DeleteEndpoint) → returning (ReleaseAddress, until its writes landed). */
+type Stage = 'reserved' | 'claimed' | 'released' | 'returning';
 
 interface Reservation {
   pp: PooledPort;
@@ -33,6 +34,8 @@ interface Reservation {
   replug: boolean;
   /** The port's Neutron writes so far, in order (claim, then reset). */
   writes: Promise<void>;
+  /** ProgramExternalConnectivity put a group on the port. */
+  exposed: boolean;
 }
 
 const WRITE_RETRY_FIRST_MS = 500;
@@ -64,7 +67,7 @@ export class EndpointPools {
     const pp = this.pools.take(key, address === '' ? undefined : address);
     if (pp === undefined) return undefined;
     const ip = normalizeIp(pp.port.fixedIps[0]?.ipAddress ?? '');
-    this.byAddress.set(`${poolId}|${ip}`, { pp, ip, poolId, stage: 'reserved', inHost: false, replug: false, writes: Promise.resolve() });
+    this.byAddress.set(`${poolId}|${ip}`, { pp, ip, poolId, stage: 'reserved', inHost: false, replug: false, writes: Promise.resolve(), exposed: false });
     ctx.log.debug({ poolId, ip, portId: pp.port.id }, 'address served from the pool');
     return `${ip}/${prefixLength(subnet.cidr)}`;
   }
@@ -118,6 +121,18 @@ export class EndpointPools {
     await this.byEndpoint.get(endpointId)?.writes;
   }
 
+  /** ProgramExternalConnectivity is about to put a group on the endpoint's pool port. */
+  markExposed(endpointId: string): void {
+    const r = this.byEndpoint.get(endpointId);
+    if (r !== undefined) r.exposed = true;
+  }
+
+  /** True for a claimed pool port nothing was exposed on: RevokeExternalConnectivity has nothing to undo. */
+  exposesNothing(endpointId: string): boolean {
+    const r = this.byEndpoint.get(endpointId);
+    return r !== undefined && !r.exposed;
+  }
+
   /** True when the endpoint sits on a pool port this process claimed (its status is known: ACTIVE). */
   isClaimed(endpointId: string): boolean {
     return this.byEndpoint.has(endpointId);
@@ -150,8 +165,13 @@ export class EndpointPools {
       ctx.log.warn({ poolId, ip, endpointId: r.endpointId }, 'ReleaseAddress for an address whose endpoint still exists; ignored');
       return true;
     }
-    this.byAddress.delete(key);
-    void r.writes.then(() => this.pools.recycle(r.pp, { replug: r.replug }));
+    if (r.stage === 'returning') return true;
+    r.stage = 'returning';
+    // Kept until the reset landed, so a DeleteNetwork meanwhile waits for it (see `drain`).
+    r.writes = r.writes.then(() => {
+      this.byAddress.delete(key);
+      this.pools.recycle(r.pp, { replug: r.replug });
+    });
     return true;
   }
 
@@ -168,13 +188,16 @@ export class EndpointPools {
 
   /** DeleteNetwork, `kuryr pool drain`: forgets the network's reservations and deletes its pool ports and their devices. */
   async drain(ctx: CoreContext, networkId: string): Promise<number> {
-    for (const [key, r] of this.byAddress) {
+    for (const [key, r] of [...this.byAddress]) {
       if (r.pp.port.networkId !== networkId) continue;
+      await r.writes;
+      if (r.stage === 'returning') continue; // recycled by its own writes
       this.byAddress.delete(key);
       if (r.endpointId !== undefined) this.byEndpoint.delete(r.endpointId);
-      await r.writes;
       if (r.stage !== 'claimed') await this.pools.discard(r.pp);
     }
+    // Ports on their way back (recycled just now) are ready or deleted before the pool is drained.
+    await this.pools.idle();
     const n = await this.pools.drain(networkId, networkId);
     if (n > 0) ctx.log.info({ neutronNetworkId: networkId, deleted: n }, 'network pool drained');
     return n;

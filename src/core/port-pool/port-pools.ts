@@ -319,7 +319,8 @@ export class PortPools {
     if (pool.closed || pool.filling !== undefined || this.now() < pool.retryAt) return;
     const have = pool.ready.length + pool.preparing;
     if (have >= min) return;
-    let n = Math.max(batch, min - have);
+    // One batch at a time: the first ports are offered as soon as their batch is ACTIVE.
+    let n = Math.max(1, batch);
     if (max > 0) n = Math.min(n, max - have);
     if (n <= 0) return;
     pool.filling = this.track(this.grow(pool, n)).finally(() => {
