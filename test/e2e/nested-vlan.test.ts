@@ -6,6 +6,7 @@
  * subport, pair or device behind.
  */
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '../../src/common/log.js';
 import { VmTrunk } from '../../src/core/nested/trunk.js';
@@ -42,9 +43,10 @@ describe('nested VLAN: trunk subports for containers in a VM', { skip, timeout: 
     await cleanup();
     net = await demo.neutron.createNetwork({ name: `${P}net` });
     subnet = await demo.neutron.createSubnet({ networkId: net.id, ipVersion: 4, cidr: CIDR, gatewayIp: GW, name: `${P}subnet` });
-    vmPort = await createVmPort(neutron, net, subnet, `${P}vm1`, []);
-    // The tenant makes the trunk on its VM's port, as for any trunk-using VM.
+    vmPort = await createVmPort(neutron, net, subnet, `${P}vm1`, [], false);
+    // The tenant makes the trunk on its VM's port, as for any trunk-using VM; Nova then binds the parent.
     trunkId = (await demo.neutron.createTrunk({ portId: vmPort.id, name: `${P}trunk` })).id;
+    vmPort = await neutron.updatePort(vmPort.id, { hostId: hostname() });
   });
 
   after(async () => {

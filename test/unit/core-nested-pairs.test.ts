@@ -72,3 +72,17 @@ test('ipvlan pairs carry the VM NIC MAC; re-adding an IP with a new MAC replaces
   ]);
   assert.deepEqual(applyPairChanges(cur, [], [{ ipAddress: '10.9.0.5' }]), [{ ipAddress: '10.9.0.6', macAddress: '02:00:00:00:00:06' }]);
 });
+
+test('more pairs than Neutron allows: the changes that fit land, only the others fail with Neutron\'s error', async () => {
+  const { neutron, vm, vmPort, container } = await vmSetup();
+  const ports = await Promise.all(Array.from({ length: 12 }, (_, i) => container(`10.9.0.${80 + i}`)));
+  // Neutron's max_allowed_address_pair (10 by default), applied to the whole list of a PUT.
+  neutron.failWhen((m, args) => {
+    const body = args[1] as { allowedAddressPairs?: unknown[] };
+    return m === 'updatePort' && (body.allowedAddressPairs?.length ?? 0) > 10 ? new NeutronError('400 AllowedAddressPairExhausted', { status: 400, type: 'AllowedAddressPairExhausted' }) : undefined;
+  });
+  const results = await Promise.allSettled(ports.map((p, i) => vm.attach(p, `02:42:0a:09:00:${(80 + i).toString(16)}`)));
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 10);
+  for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as NeutronError).type, 'AllowedAddressPairExhausted');
+  assert.equal((await neutron.getPort(vmPort.id)).allowedAddressPairs.length, 10);
+});

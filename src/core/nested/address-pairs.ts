@@ -2,7 +2,9 @@
  * The VM port's `allowed_address_pairs`, shared by every container of the VM. Neutron only
  * replaces the whole list, so each change is a read-modify-write; two writers must not lose each
  * other's pairs. Within this daemon, changes queue and one writer applies all that are queued in
- * one read + one `PUT` (ten containers starting at once cost a few writes, not ten). Against other
+ * one read + one `PUT` (ten containers starting at once cost a few writes, not ten); if Neutron refuses
+ * such a batch (e.g. more pairs than its `max_allowed_address_pair`), the changes are retried one by
+ * one so that only those that do not fit fail. Against other
  * writers (another daemon, an operator, Nova), the `PUT` carries `If-Match: revision_number=N`:
  * a 412 means someone wrote in between, so the port is read again and the change re-applied.
  */
@@ -68,7 +70,14 @@ export class AddressPairWriter {
         await this.write(batch);
         for (const p of batch) p.done();
       } catch (err) {
-        for (const p of batch) p.done(err);
+        if (batch.length === 1) {
+          batch[0]!.done(err);
+          continue;
+        }
+        // One change may make the whole list invalid (Neutron's max_allowed_address_pair reached):
+        // apply them one by one, so that every change that fits still lands and only the rest fail.
+        this.log.debug({ vmPortId: this.portId, changes: batch.length }, 'batched pair update refused; applying changes one by one');
+        for (const p of batch) await this.write([p]).then(() => p.done(), (e: unknown) => p.done(e));
       }
     }
   }

@@ -4,7 +4,8 @@ import { silentLogger, type Logger } from '../../common/log.js';
 import { UndoStack } from '../../common/undo.js';
 import { createExec, type Exec } from './exec.js';
 import { createOrRecreate, deleteLinks, ipBatch, ipBatchArgv, ipLine, listLinks, netnsFile } from './ip.js';
-import { addrLine, containerNetnsLines, kuryrAlias, parseKuryrAlias } from './veth.js';
+import { addrLine, containerNetnsLines, kuryrAlias, parseKuryrAlias, txOffArgv } from './veth.js';
+import { settle } from '../../common/promises.js';
 
 /**
  * Nested modes: Kuryr runs inside a Nova VM and the container's traffic leaves through the VM's
@@ -27,6 +28,8 @@ export interface LinkInfo {
   name: string;
   macAddress: string;
   mtu: number;
+  /** The NIC computes no TX checksums (`ethtool -k`: `tx-checksumming: off`). */
+  txChecksumOff: boolean;
 }
 
 type UnplugVif = Parameters<Binder['unplug']>[0];
@@ -56,7 +59,8 @@ export class NestedBinder implements Binder {
     const name = this.configuredLink !== '' ? this.configuredLink : await defaultRouteIface(this.exec);
     const found = (await listLinks(this.exec)).find((l) => l.ifname === name);
     if (found === undefined) throw new ConfigError(`[binding] link_iface ${name} does not exist in this network namespace`);
-    this.link = { name, macAddress: (found.address ?? '').toLowerCase(), mtu: found.mtu ?? 1500 };
+    const features = await this.exec(['ethtool', '-k', name]).then((r) => r.stdout, () => '');
+    this.link = { name, macAddress: (found.address ?? '').toLowerCase(), mtu: found.mtu ?? 1500, txChecksumOff: /^tx-checksumming: off/m.test(features) };
     return this.link;
   }
 
@@ -73,7 +77,13 @@ export class NestedBinder implements Binder {
         await createOrRecreate(this.exec, create, () => this.unplug(vif, target), (err) =>
           this.log.info({ portId: vif.portId, err: errorMessage(err) }, 'recreating existing device of port'),
         );
-        if (target) await ipBatch(this.exec, [aliasLine(vif, target.ifName), ...containerNetnsLines(vif, target.ifName)], target.netnsPath);
+        const steps: Array<Promise<unknown>> = [];
+        if (target) steps.push(ipBatch(this.exec, [aliasLine(vif, target.ifName), ...containerNetnsLines(vif, target.ifName)], target.netnsPath));
+        // A macvlan/ipvlan/VLAN device always offers checksum offload, whatever its NIC does. When the NIC
+        // must not offload (a veth into OVS's userspace datapath loses the partial-checksum state), the
+        // device must not either, or TCP from the container stalls once segments carry partial checksums.
+        if (link.txChecksumOff) steps.push(this.exec(txOffArgv(target ? target.ifName : vif.containerIfName, target?.netnsPath)));
+        await settle(...steps);
       },
       (failed) => this.log.warn({ portId: vif.portId, failed }, 'rollback of a failed nested plug left a device behind'),
     );

@@ -15,13 +15,17 @@ import { FakeVm } from './vm.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** A Nova-like VM port on the OVS host: bound to this host, in the network's project, with the given groups. */
-export async function createVmPort(admin: NeutronApi, net: Network, subnet: Subnet, name: string, securityGroups: string[]): Promise<Port> {
+/**
+ * A Nova-like VM port on the OVS host: bound to this host, in the network's project, with the given
+ * groups. `bound = false` leaves the binding for later, as Nova does with a trunk parent (Neutron's OVS
+ * trunk driver refuses a bound port as parent).
+ */
+export async function createVmPort(admin: NeutronApi, net: Network, subnet: Subnet, name: string, securityGroups: string[], bound = true): Promise<Port> {
   return admin.createPort({
     networkId: net.id,
     name,
     projectId: net.projectId,
-    hostId: hostname(),
+    ...(bound ? { hostId: hostname() } : {}),
     deviceOwner: 'compute:nova',
     deviceId: name,
     fixedIps: [{ subnetId: subnet.id }],
