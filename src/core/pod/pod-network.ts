@@ -10,7 +10,7 @@ import { KeyedMutex } from '../../common/keyed-mutex.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import { UndoStack } from '../../common/undo.js';
 import { type ActiveWaitDeps, waitForPortActive } from '../shared/active-wait.js';
-import type { Binder, Vif } from '../shared/binder.js';
+import type { Binder, Vif, VifTarget } from '../shared/binder.js';
 import type { NestedAttachment } from '../nested/attachment.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 import { cidrFamily, prefixLength } from '../../common/cidr.js';
