@@ -4,9 +4,28 @@ import { readConfig } from '../compose/config.js';
 
 /**
  * Runs a long-lived daemon: reads kuryr.conf from `args`, makes the logger (`debug`, `log_file`,
- * `log_dir`; `KURYR_LOG_LEVEL` wins), starts it, and stops it on SIGTERM/SIGINT after running calls
- * finish (10 s at most).
+ * `log_dir`; `KURYR_LOG_LEVEL` wins), starts it, and stops it on SIGTERM/SIGINT: no new calls are
+ * accepted, and the running ones finish or roll back (`[DEFAULT] shutdown_timeout` at most, longer
+ * than any one call takes; a service manager's stop timeout must exceed it, see docs/ownership.md).
  */
+/**
+ * Waits for `close` (in-flight calls finishing or rolling back); true when it ended in time. A call
+ * still running at the bound is logged, since its rollback did not run.
+ */
+export async function drain(close: () => Promise<void>, timeoutMs: number, logger: Logger): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+  try {
+    const r = await Promise.race([close().then(() => 'done' as const, (err: unknown) => err), late]);
+    if (r === 'done') return true;
+    if (r === 'late') logger.error({ timeoutMs }, 'calls still running at shutdown_timeout; exiting without their rollback');
+    else logger.error({ err: r }, 'shutdown failed');
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function runDaemon(
   args: string[],
   name: string,
@@ -23,8 +42,7 @@ export async function runDaemon(
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    daemon.close().finally(() => process.exit(0));
-    setTimeout(() => process.exit(0), 10_000).unref();
+    void drain(() => daemon.close(), d.shutdown_timeout * 1000, logger).then((clean) => process.exit(clean ? 0 : 1));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

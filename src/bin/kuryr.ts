@@ -6,6 +6,7 @@
  *   kuryr serve cni    [--config-file F]...                    the CNI node daemon behind kuryr-cni
  *   kuryr network sync --docker-host URL ...                   Kuryr networks of other hosts into this dockerd (docs/multihost.md)
  *   kuryr pool show|fill|drain [--network ID] [--count N]      the running Docker driver's port pools
+ *   kuryr gc [--apply] [--grace S] [--docker-host URL] ...     leftovers of crashes on this host (docs/ownership.md)
  * Without --config-file, /etc/kuryr/kuryr.conf is read when it exists (as oslo's default search does).
  */
 import { errorMessage } from '../common/errors.js';
@@ -13,6 +14,7 @@ import { formatEffectiveConfig } from '../config/show.js';
 import { readConfig } from '../compose/config.js';
 import { startDockerDaemon } from '../compose/docker-daemon.js';
 import { runDaemon } from './daemon-runner.js';
+import { gc } from './gc.js';
 import { networkSync } from './network-sync.js';
 import { pool } from './pool.js';
 import { serveCni } from './serve-cni.js';
@@ -25,6 +27,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   'serve docker': serveDocker,
   'serve cni': serveCni,
   'network sync': networkSync,
+  gc,
   'config show': async (args) => void process.stdout.write(formatEffectiveConfig(readConfig(args))),
   'pool show': (args) => pool('show', args),
   'pool fill': (args) => pool('fill', args),
@@ -35,6 +38,8 @@ async function main(argv: string[]): Promise<void> {
   const [cmd, sub, ...rest] = argv;
   const handler = COMMANDS[`${cmd} ${sub}`];
   if (handler) return handler(rest);
+  const single = cmd !== undefined ? COMMANDS[cmd] : undefined;
+  if (single) return single(argv.slice(1));
   process.stderr.write(`${USAGE}\n  commands: ${Object.keys(COMMANDS).join(', ')}\n`);
   process.exit(2);
 }

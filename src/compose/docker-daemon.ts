@@ -5,9 +5,11 @@ import type { KuryrConfig } from '../config/load.js';
 import { boolFromString } from '../common/bool-from-string.js';
 import type { LibnetworkOptions } from '../core/docker/service-context.js';
 import { NeutronLibnetworkService } from '../core/docker/driver.js';
+import { Reconciler } from '../core/docker/reconciler.js';
 import { startDockerPlugin } from '../northbound/docker/server.js';
 import { EndpointPools } from '../core/docker/endpoint-pools.js';
 import { createExec } from '../southbound/dataplane/exec.js';
+import { DockerEngineClient, socketPathOf } from '../southbound/docker-engine/client.js';
 import { createPortPools } from './pools.js';
 import { dockerDeployment } from '../config/deployment.js';
 import { dataplaneFor } from './dataplane.js';
@@ -39,15 +41,23 @@ export function libnetworkOptions(config: KuryrConfig): LibnetworkOptions {
   };
 }
 
-/** Composition root of `kuryr serve docker`: config → clients → binder → use cases → plugin socket. */
-export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Promise<RunningDockerDaemon> {
+/** The libnetwork use cases over this host's Neutron, data plane and dockerd; `close` ends the clients. */
+export async function openDockerService(
+  config: KuryrConfig,
+  logger: Logger,
+  // Only the daemon keeps port pools; a one-shot command (kuryr gc) must not adopt or refill them.
+  { withPools }: { withPools: boolean },
+): Promise<{ service: NeutronLibnetworkService; docker: DockerEngineClient; close(): Promise<void> }> {
   const deployment = dockerDeployment(config);
   const openstack = openStackFromConfig(config, logger);
   const exec = createExec(logger.child({ component: 'exec' }));
   const { binder, nested } = await dataplaneFor(deployment, openstack.neutron, logger, { exec });
   const options = libnetworkOptions(config);
   // Pool ports are bound to this host: only where a Neutron L2 agent plugs them, never inside a VM.
-  const portPools = nested ? undefined : createPortPools(config, { neutron: openstack.neutron, binder, exec, owner: 'docker', activeTimeoutMs: options.activeTimeoutMs, logger });
+  const portPools = nested || !withPools ? undefined : createPortPools(config, { neutron: openstack.neutron, binder, exec, owner: 'docker', activeTimeoutMs: options.activeTimeoutMs, logger });
+  const dockerHost = socketPathOf(config.DEFAULT.docker_host);
+  // Short timeout for names in error messages: they are looked up inside a call dockerd is waiting for.
+  const dockerNames = new DockerEngineClient(dockerHost, 2_000);
   const service = new NeutronLibnetworkService({
     neutron: openstack.neutron,
     binder,
@@ -56,8 +66,22 @@ export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Pr
     logger: logger.child({ component: 'libnetwork' }),
     options,
     ...(portPools !== undefined ? { pools: new EndpointPools(portPools) } : {}),
+    dockerNetworkName: dockerNames.networkName.bind(dockerNames),
   });
   await service.init();
+  return {
+    service,
+    docker: new DockerEngineClient(dockerHost, 30_000),
+    async close() {
+      await portPools?.close();
+      await openstack.close();
+    },
+  };
+}
+
+/** Composition root of `kuryr serve docker`: config → clients → binder → use cases → plugin socket → reconciler. */
+export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Promise<RunningDockerDaemon> {
+  const { service, docker, close } = await openDockerService(config, logger, { withPools: true });
   const d = config.DEFAULT;
   const plugin = await startDockerPlugin({
     service,
@@ -67,12 +91,19 @@ export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Pr
       : { socketPath: d.socket_path, socketMode: parseInt(d.socket_mode, 8) }),
   });
   logger.info({ address: plugin.address, hostId: d.host, scope: d.capability_scope }, 'kuryr docker plugin ready');
+  const firstSeen = new Map<string, number>();
+  const reconciler = new Reconciler(
+    () => service.collectGarbage(docker, { apply: true, graceMs: d.gc_grace * 1000, firstSeen }),
+    d.gc_interval * 1000,
+    logger.child({ component: 'gc' }),
+  );
+  reconciler.start();
   return {
     address: plugin.address,
     async close() {
+      await reconciler.stop();
       await plugin.close();
-      await portPools?.close();
-      await openstack.close();
+      await close();
     },
   };
 }

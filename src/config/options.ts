@@ -72,6 +72,10 @@ export const DEFAULT_OPTS = {
   host: str((c) => c.hostname, `${TS}Value of binding:host_id on created ports; defaults to the host name.`, { tsOnly: true }),
   wait_for_active: bool(true, `${TS}Wait for a port to become ACTIVE before answering Join.`, { tsOnly: true }),
   active_timeout: float(30, `${TS}Seconds to wait for a port to become ACTIVE.`, { tsOnly: true, min: 0 }),
+  shutdown_timeout: float(120, `${TS}Seconds SIGTERM waits for running calls to finish or roll back before the daemon exits.`, { tsOnly: true, min: 0 }),
+  docker_host: str('unix:///var/run/docker.sock', `${TS}Docker Engine API of this host (names in errors, the garbage collector).`, { tsOnly: true }),
+  gc_interval: float(300, `${TS}Seconds between garbage collector rounds in the daemon, which also runs one at start-up (0: off).`, { tsOnly: true, min: 0 }),
+  gc_grace: float(60, `${TS}Seconds a leftover must have existed before the garbage collector removes it.`, { tsOnly: true, min: 0 }),
 };
 
 /** keystoneauth plugin names accepted in [neutron] auth_type. */

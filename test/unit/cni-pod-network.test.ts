@@ -89,6 +89,17 @@ test('DEL removes port and plug, is idempotent, and ignores a stale DEL of anoth
   assert.equal(w.binder.plugged.size, 0);
 });
 
+test('DEL after an ADD killed between creating and tagging the port removes that untagged port', async () => {
+  const w = await podWorld();
+  const req = addReq();
+  await w.service.add(req);
+  const [port] = w.neutron.userPorts();
+  w.neutron.ports.get(port!.id)!.tags = []; // as if the daemon died before `PUT /ports/{id}/tags`
+  await w.service.del({ ...req, netns: '' });
+  assert.deepEqual(w.neutron.userPorts(), []);
+  assert.equal(w.binder.plugged.size, 0);
+});
+
 test('DEL still succeeds when the port vanished between listing and deleting', async () => {
   const w = await podWorld();
   const req = addReq();

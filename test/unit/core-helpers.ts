@@ -34,7 +34,14 @@ export interface Harness {
 }
 
 export async function makeHarness(
-  opts: { neutron?: FakeNeutronOptions | FakeNeutron; binder?: FakeBinder; options?: Partial<LibnetworkOptions>; hostId?: string; nested?: NestedAttachment } = {},
+  opts: {
+    neutron?: FakeNeutronOptions | FakeNeutron;
+    binder?: FakeBinder;
+    options?: Partial<LibnetworkOptions>;
+    hostId?: string;
+    nested?: NestedAttachment;
+    dockerNetworkName?: (did: string) => Promise<string | undefined>;
+  } = {},
 ): Promise<Harness> {
   const neutron = opts.neutron instanceof FakeNeutron ? opts.neutron : new FakeNeutron(opts.neutron);
   const binder = opts.binder ?? new FakeBinder();
@@ -46,6 +53,7 @@ export async function makeHarness(
     options: { ...DEFAULT_OPTIONS, ...opts.options },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5))),
     ...(opts.nested ? { nested: opts.nested } : {}),
+    ...(opts.dockerNetworkName !== undefined ? { dockerNetworkName: opts.dockerNetworkName } : {}),
   });
   await service.init();
   return { neutron, binder, service };

@@ -12,6 +12,7 @@ import { isKuryrSubnetName, networkName, subnetName, subnetpoolName } from './na
 import type { SubnetCreate } from '../shared/neutron-api.js';
 import type { Network, Subnet } from '../shared/neutron-types.js';
 import type { CoreContext } from './service-context.js';
+import { rangeTakenError } from './range-holder.js';
 import { adoptedElsewhere, deleteOrphanedKuryrNetwork, heldByOtherHost, releaseAdoptedNetwork } from './sharing.js';
 import { existingNetworkTag, idTags } from './tags.js';
 import { started } from '../../common/promises.js';
@@ -44,6 +45,7 @@ export class Networks implements NetworkUseCases {
         async (undo) => {
           const { net, created } = await ensureNetwork(ctx, req.networkId, choices, undo);
           const subnets = await ensureSubnets(ctx, net, plans, undo);
+          for (const p of plans) if (p.poolId !== undefined) ctx.pendingPools.delete(p.poolId);
           // A network made here has exactly these subnets: remember it for CreateEndpoint/Join.
           if (created) remember({ network: net, subnets });
           // Filled in the background: the reply does not wait for the pool.
@@ -154,6 +156,19 @@ async function existingNetwork(ctx: CoreContext, pick: NeutronPick): Promise<Net
 }
 
 /** Finds or creates the planned subnets (look-ups run concurrently); returns them all, tagged. */
+/** Neutron's 500 SubnetAllocationError for a range another host's Docker network holds becomes a 409 naming it. */
+async function createSubnetsNamingHolder(ctx: CoreContext, bodies: SubnetCreate[]): Promise<Subnet[]> {
+  try {
+    return await ctx.neutron.createSubnets(bodies);
+  } catch (err) {
+    for (const b of bodies) {
+      const taken = b.cidr === undefined ? undefined : await rangeTakenError(ctx, err, b.subnetpoolId, b.cidr);
+      if (taken !== undefined) throw taken;
+    }
+    throw err;
+  }
+}
+
 async function ensureSubnets(ctx: CoreContext, net: Network, plans: SubnetPlan[], undo: UndoStack): Promise<Subnet[]> {
   const bodies: SubnetCreate[] = [];
   const poolOf: Array<string | undefined> = [];
@@ -185,7 +200,7 @@ async function ensureSubnets(ctx: CoreContext, net: Network, plans: SubnetPlan[]
     poolOf.push(plan.poolId);
   }
   if (bodies.length === 0) return result;
-  const created = await ctx.neutron.createSubnets(bodies);
+  const created = await createSubnetsNamingHolder(ctx, bodies);
   for (const s of created) undo.push(`delete subnet ${s.id}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id)));
   if (ctx.flags.tagExt) {
     // Different subnets: tag them concurrently.

@@ -57,4 +57,12 @@ export interface CoreContext {
   pools?: EndpointPools;
   /** Set when Kuryr runs inside a VM (nested macvlan or VLAN): ports are not bound, the VM port admits them. */
   nested?: NestedAttachment;
+  /**
+   * Pools this process handed out in RequestPool whose CreateNetwork has not come yet (pool ID → when):
+   * a Docker network being created. A pool this host holds that is not in here is a leftover of an
+   * earlier process (a crash between RequestPool and CreateNetwork), not a network in the making.
+   */
+  pendingPools: Map<string, number>;
+  /** The name dockerd knows a network ID by (error messages only); absent when dockerd is not reachable. */
+  dockerNetworkName?: ((did: string) => Promise<string | undefined>) | undefined;
 }

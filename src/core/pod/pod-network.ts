@@ -43,6 +43,8 @@ export interface PodNetworkDeps {
 }
 
 const STATUS_TIMEOUT_MS = 5_000;
+/** Every tag the CNI daemon writes on a pod port starts with it. */
+const CNI_TAG_PREFIX = 'kuryr.cni.';
 
 /** Where a new pod port goes. */
 interface Placement {
@@ -195,7 +197,7 @@ export class PodNetworkService {
   del(req: PodDelRequest): Promise<void> {
     return this.locks.run(this.lockKey(req), async () => {
       if ((await this.deps.pools?.detach(req, req.netns)) === true) return;
-      const ports = await this.attachmentPorts(req);
+      const ports = [...(await this.attachmentPorts(req)), ...(await this.untaggedPorts(req))];
       const target = req.netns ? { netnsPath: req.netns, ifName: req.ifName } : null;
       for (const port of ports) await this.removePort(port, target);
       await this.releaseNamespaceNetworks(ports.map((p) => p.networkId));
@@ -255,6 +257,16 @@ export class PodNetworkService {
   private async attachmentPorts(key: AttachmentKey): Promise<Port[]> {
     const ports = await this.deps.neutron.listPorts({ deviceOwner: DEVICE_OWNER, tags: attachmentTags(this.deps.options.hostId, key) });
     return ports.filter((p) => isAttachment(p.tags, key.containerId, key.ifName));
+  }
+
+  /**
+   * ADD creates the port, then tags it: killed in between, it leaves a port only its device_id, owner
+   * and host name. The pod's lock keeps a running ADD of the same pod out of the way.
+   */
+  private async untaggedPorts(req: PodDelRequest): Promise<Port[]> {
+    const { hostId } = this.deps.options;
+    const ports = await this.deps.neutron.listPorts({ deviceOwner: DEVICE_OWNER, deviceId: podDeviceId(req.pod, req.containerId), hostId });
+    return ports.filter((p) => !p.tags.some((t) => t.startsWith(CNI_TAG_PREFIX)));
   }
 
   /**

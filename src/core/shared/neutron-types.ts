@@ -14,6 +14,8 @@ export interface Network {
   mtu: number | undefined;
   subnetIds: string[];
   tags: string[];
+  /** Neutron's `updated_at` (UTC, ISO 8601), when Neutron reports it. */
+  updatedAt?: string;
   networkType: string | undefined;
   external: boolean;
 }
@@ -58,6 +60,8 @@ export interface SubnetPool {
   shared: boolean;
   isDefault: boolean;
   tags: string[];
+  /** Neutron's `updated_at` (UTC, ISO 8601), when Neutron reports it. */
+  updatedAt?: string;
 }
 
 export interface FixedIp {
@@ -97,6 +101,8 @@ export interface Port {
   tags: string[];
   /** `revision_number` (standard-attr-revisions); 0 when Neutron does not report it. */
   revisionNumber: number;
+  /** Neutron's `updated_at` (UTC, ISO 8601), when Neutron reports it; how long a leftover has been untouched. */
+  updatedAt?: string;
   /** `trunk_details` when the port is a trunk parent. */
   trunkDetails: { trunkId: string; subPorts: Array<{ portId: string; segmentationType: string; segmentationId: number; macAddress: string }> } | undefined;
 }

@@ -10,7 +10,7 @@ import net from 'node:net';
 import type { Logger } from '../../common/log.js';
 import { withDeadline } from '../../common/promises.js';
 
-/** One RPC method: gets the parsed JSON body (`{}` when empty), resolves to the JSON answer. */
+/** One RPC method: gets the parsed JSON body (`EMPTY_BODY` when empty), resolves to the JSON answer. */
 export type MethodHandler = (body: unknown) => Promise<unknown>;
 
 /** Status and JSON body sent for a handler's throw. */
@@ -126,7 +126,12 @@ export function createMethodServer(opts: MethodServerOptions): MethodServer {
       await Promise.all(
         servers.splice(0).map(
           (s) => new Promise<void>((resolve) => {
-            s.close(() => resolve());
+            // A keep-alive connection whose call finishes during the drain turns idle later: close those too.
+            const sweep = setInterval(() => s.closeIdleConnections(), 100);
+            s.close(() => {
+              clearInterval(sweep);
+              resolve();
+            });
             s.closeIdleConnections();
           }),
         ),
@@ -150,10 +155,13 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
+/** What a handler gets for an empty body: an empty object, recognisable as "nothing was sent". */
+export const EMPTY_BODY: Readonly<Record<string, never>> = Object.freeze({});
+
 /** Docker sends no Content-Type, and an empty body for Activate/GetCapabilities: both are fine. */
 function parseBody(raw: Buffer): unknown {
   const text = raw.toString('utf8');
-  if (text.trim() === '') return {};
+  if (text.trim() === '') return EMPTY_BODY;
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -19,6 +19,8 @@ export interface DaemonOptions {
   env?: Record<string, string>;
   /** Keystone user of `[neutron]`; default the `kuryr` service user (admin in project `service`). */
   credentials?: { username: string; password: string; projectName: string };
+  /** Stop the main job's daemon first even though this one uses another socket. */
+  stopsMainJob?: boolean;
 }
 
 /** Builds a kuryr.conf for the e2e stack: the `kuryr` service user of scripts/aio.sh. */
@@ -26,6 +28,9 @@ export function e2eConfig(opts: DaemonOptions): string {
   return [
     '[DEFAULT]',
     `socket_path = ${opts.socketPath ?? DEFAULT_SOCKET}`,
+    // no garbage collector unless a test asks for one (extraConfig wins): on the shared stack other
+    // tests' fixtures and other simulated hosts are not this daemon's leftovers
+    'gc_interval = 0',
     ...(opts.hostId ? [`host = ${opts.hostId}`] : []),
     '[neutron]',
     'auth_type = password',
@@ -56,7 +61,7 @@ export class KuryrDaemon {
   }
 
   async start(): Promise<void> {
-    if (this.socketPath === DEFAULT_SOCKET) await stopMainJobDaemon();
+    if (this.socketPath === DEFAULT_SOCKET || this.opts.stopsMainJob === true) await stopMainJobDaemon();
     const out = openSync(this.logPath, 'a');
     const cmd = [process.execPath, '--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), 'serve', 'docker', '--config-file', this.confPath];
     const argv = this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns, ...cmd] : cmd;
