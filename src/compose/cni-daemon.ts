@@ -4,6 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../common/log.js';
+import { createDaemonMetrics } from '../common/metrics.js';
+import { setTelemetry } from '../common/telemetry.js';
 import type { KuryrConfig } from '../config/load.js';
 import type { ControlPlaneProbe, NetnsInspector, NetnsLinkState, PodNetworkOptions } from '../core/pod-model.js';
 import { PodNetworkService } from '../core/pod-network.js';
@@ -13,6 +15,7 @@ import { createExec, type Exec } from '../southbound/dataplane/exec.js';
 import { netnsFile } from '../southbound/dataplane/ip.js';
 import type { OpenStackClients } from '../southbound/openstack/index.js';
 import { openStackFromConfig } from './openstack.js';
+import { socketAccepts, startDaemonStatus } from './status.js';
 
 export interface RunningCniDaemon {
   socketPath: string;
@@ -35,30 +38,46 @@ export function podNetworkOptions(config: KuryrConfig): PodNetworkOptions {
 }
 
 export async function startCniDaemon(config: KuryrConfig, logger: Logger): Promise<RunningCniDaemon> {
+  const metrics = createDaemonMetrics('cni');
+  const restoreTelemetry = setTelemetry(metrics);
   const openstack = openStackFromConfig(config, logger);
   const exec = createExec(logger.child({ component: 'exec' }));
   const bridge = config.neutron_defaults.ovs_bridge ?? 'br-int';
+  const probe = probeOf(openstack, config.neutron.auth_url ?? '', exec, bridge);
   const service = new PodNetworkService({
     neutron: openstack.neutron,
     binder: new VethBinder({ logger: logger.child({ component: 'binder' }), exec, defaultOvsBridge: bridge }),
     inspector: new IpNetnsInspector(exec),
-    probe: probeOf(openstack, config.neutron.auth_url ?? '', exec, bridge),
+    probe,
     options: podNetworkOptions(config),
     logger: logger.child({ component: 'pod-network' }),
   });
   const socketPath = config.cni_daemon.socket_path;
-  const server = await startCniServer({ service, logger: logger.child({ component: 'cni-api' }), socketPath });
+  const server = await startCniServer({ service, logger: logger.child({ component: 'cni-api' }), socketPath, onCall: metrics.call });
+  const status = await startDaemonStatus({
+    daemon: 'cni',
+    healthPort: config.cni_health_server.port,
+    metricsPort: config.prometheus_exporter.cni_exporter_port,
+    metrics,
+    checks: { keystone: probe.keystone, neutron: probe.neutron, bridge: probe.dataplane, socket: () => socketAccepts(socketPath) },
+    logger: logger.child({ component: 'status' }),
+  }).catch(async (err: unknown) => {
+    await server.close();
+    throw err;
+  });
   logger.info({ socketPath, hostId: config.DEFAULT.host, podSubnet: config.neutron_defaults.pod_subnet }, 'kuryr CNI daemon ready');
   return {
     socketPath,
     async close() {
-      await server.close();
+      await Promise.all([server.close(), status.close()]);
       await openstack.close();
+      restoreTelemetry();
     },
   };
 }
 
-function probeOf(openstack: OpenStackClients, authUrl: string, exec: Exec, bridge: string): ControlPlaneProbe {
+/** Keystone, Neutron and the OVS bridge, each throwing with a message an operator can act on. */
+export function probeOf(openstack: OpenStackClients, authUrl: string, exec: Exec, bridge: string): ControlPlaneProbe {
   return {
     async keystone() {
       const res = await fetch(authUrl, { signal: AbortSignal.timeout(3_000) });

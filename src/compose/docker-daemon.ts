@@ -1,12 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { createDaemonMetrics } from '../common/metrics.js';
+import { setTelemetry } from '../common/telemetry.js';
 import type { KuryrConfig } from '../config/load.js';
 import { boolFromString, type LibnetworkOptions } from '../core/service-context.js';
 import { NeutronLibnetworkService } from '../core/libnetwork-service.js';
 import { startDockerPlugin } from '../northbound/docker/server.js';
 import { VethBinder } from '../southbound/dataplane/binder.js';
+import { createExec } from '../southbound/dataplane/exec.js';
+import { probeOf } from './cni-daemon.js';
 import { openStackFromConfig } from './openstack.js';
+import { socketAccepts, startDaemonStatus } from './status.js';
 
 export interface RunningDockerDaemon {
   address: string;
@@ -36,6 +41,8 @@ export function libnetworkOptions(config: KuryrConfig): LibnetworkOptions {
 
 /** Composition root of `kuryr serve docker`: config → clients → binder → use cases → plugin socket. */
 export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Promise<RunningDockerDaemon> {
+  const metrics = createDaemonMetrics('docker');
+  const restoreTelemetry = setTelemetry(metrics);
   const openstack = openStackFromConfig(config, logger);
   const binder = new VethBinder({ logger: logger.child({ component: 'binder' }) });
   const service = new NeutronLibnetworkService({
@@ -50,16 +57,36 @@ export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Pr
   const plugin = await startDockerPlugin({
     service,
     logger: logger.child({ component: 'docker-api' }),
+    onCall: metrics.call,
     ...(d.listen_mode === 'tcp'
       ? { tcp: tcpOf(d.kuryr_uri, d.enable_ssl ? { cert: d.ssl_cert_file, key: d.ssl_key_file } : undefined) }
       : { socketPath: d.socket_path, socketMode: parseInt(d.socket_mode, 8) }),
+  });
+  const exec = createExec(logger.child({ component: 'exec' }));
+  const probe = probeOf(openstack, config.neutron.auth_url ?? '', exec, config.neutron_defaults.ovs_bridge ?? 'br-int');
+  const status = await startDaemonStatus({
+    daemon: 'docker',
+    healthPort: d.health_port,
+    metricsPort: d.metrics_port,
+    metrics,
+    checks: {
+      keystone: probe.keystone,
+      neutron: probe.neutron,
+      bridge: probe.dataplane,
+      ...(d.listen_mode === 'unix' ? { socket: () => socketAccepts(d.socket_path) } : {}),
+    },
+    logger: logger.child({ component: 'status' }),
+  }).catch(async (err: unknown) => {
+    await plugin.close();
+    throw err;
   });
   logger.info({ address: plugin.address, hostId: d.host, scope: d.capability_scope }, 'kuryr docker plugin ready');
   return {
     address: plugin.address,
     async close() {
-      await plugin.close();
+      await Promise.all([plugin.close(), status.close()]);
       await openstack.close();
+      restoreTelemetry();
     },
   };
 }

@@ -72,6 +72,8 @@ export const DEFAULT_OPTS = {
   host: str((c) => c.hostname, `${TS}Value of binding:host_id on created ports; defaults to the host name.`, { tsOnly: true }),
   wait_for_active: bool(true, `${TS}Wait for a port to become ACTIVE before answering Join.`, { tsOnly: true }),
   active_timeout: float(30, `${TS}Seconds to wait for a port to become ACTIVE.`, { tsOnly: true, min: 0 }),
+  health_port: port(23751, `${TS}Loopback port of the Docker driver's /alive and /ready; 0 turns them off.`, { tsOnly: true }),
+  metrics_port: port(23752, `${TS}Loopback port of the Docker driver's Prometheus /metrics; 0 turns it off.`, { tsOnly: true }),
 };
 
 /** keystoneauth plugin names accepted in [neutron] auth_type. */
@@ -204,7 +206,7 @@ export const CNI_DAEMON_OPTS = {
 
 /** [cni_health_server] (kuryr-kubernetes). */
 export const CNI_HEALTH_SERVER_OPTS = {
-  port: port(8090, 'Port for CNI Health HTTP Server.'),
+  port: port(8090, 'Port for CNI Health HTTP Server (/alive, /ready on 127.0.0.1; 0 turns it off).'),
   max_memory_usage: int(-1, 'Maximum memory usage (MiB) for CNI Health Server process; -1 disables.'),
   cg_path: str('/sys/fs/cgroup/memory/system.slice/kuryr-cni.service', 'sysfs path to the CNI cgroup.'),
 };
@@ -230,7 +232,7 @@ export const NESTED_DPDK_OPTS = {
 /** [prometheus_exporter] (kuryr-kubernetes). */
 export const PROMETHEUS_EXPORTER_OPTS = {
   controller_exporter_port: port(9654, 'Port for the Controller Prometheus exporter.'),
-  cni_exporter_port: port(9655, 'Port for the CNI Prometheus exporter.'),
+  cni_exporter_port: port(9655, 'Port for the CNI Prometheus exporter (/metrics on 127.0.0.1; 0 turns it off).'),
 };
 
 /** Every group we own, by its kuryr.conf name. Groups not listed here are ignored, as oslo ignores them. */

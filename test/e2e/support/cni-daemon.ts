@@ -48,6 +48,10 @@ export class CniDaemon {
       '[cni_daemon]',
       `socket_path = ${opts.socketPath}`,
       'vif_annotation_timeout = 60',
+      '[cni_health_server]',
+      'port = 0',
+      '[prometheus_exporter]',
+      'cni_exporter_port = 0',
       opts.extraConfig ?? '',
     ];
     writeFileSync(this.confPath, e2eConfig({ socketPath: '/run/kuryr-cni-e2e/unused-docker.sock', extraConfig: lines.join('\n') }));

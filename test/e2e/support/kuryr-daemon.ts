@@ -25,6 +25,9 @@ export function e2eConfig(opts: DaemonOptions): string {
     '[DEFAULT]',
     `socket_path = ${opts.socketPath ?? DEFAULT_SOCKET}`,
     ...(opts.hostId ? [`host = ${opts.hostId}`] : []),
+    // the main job's daemons hold the default status ports; tests read their own daemons through the socket
+    'health_port = 0',
+    'metrics_port = 0',
     '[neutron]',
     'auth_type = password',
     'auth_url = http://127.0.0.1:5000/v3',
