@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { currentRequest } from './request-context.js';
 
 export type { Logger };
 
@@ -34,7 +35,12 @@ export interface DaemonLog {
 
 export function createDaemonLog(opts: LogOptions = {}): DaemonLog {
   const level = opts.level ?? process.env.KURYR_LOG_LEVEL ?? 'info';
-  const options = { name: opts.name ?? 'kuryr', level, redact: { paths: REDACT_PATHS, censor: '***' } };
+  // every line written during a call carries that call's request id, whichever layer writes it
+  const mixin = () => {
+    const call = currentRequest();
+    return call ? { reqId: call.requestId } : {};
+  };
+  const options = { name: opts.name ?? 'kuryr', level, redact: { paths: REDACT_PATHS, censor: '***' }, mixin };
   const file = pino.destination(opts.destination ? { dest: opts.destination, mkdir: true, sync: false } : { dest: 2, sync: true });
   const stream: DestinationStream = opts.json === false ? { write: (line: string) => void file.write(textLine(line)) } : file;
   return { logger: pino(options, stream), reopen: () => (opts.destination ? file.reopen() : undefined) };

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { e2eConfig } from './kuryr-daemon.js';
+import { e2eConfig, kuryrArgv, type DaemonRuntime } from './kuryr-daemon.js';
 import { sh, stopChild, waitFor } from './sh.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -30,6 +30,7 @@ export interface CniDaemonOptions {
   securityGroups?: string[];
   project?: string;
   extraConfig?: string;
+  runtime?: DaemonRuntime;
 }
 
 export class CniDaemon {
@@ -59,7 +60,8 @@ export class CniDaemon {
 
   async start(): Promise<void> {
     const out = openSync(this.logPath, 'a');
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), 'serve', 'cni', '--config-file', this.confPath], {
+    const [node, ...args] = kuryrArgv(this.opts.runtime ?? 'tsx', ['serve', 'cni', '--config-file', this.confPath]);
+    this.child = spawn(node!, args, {
       cwd: ROOT,
       stdio: ['ignore', out, out],
       env: { ...process.env, KURYR_LOG_LEVEL: 'debug' },
@@ -69,6 +71,10 @@ export class CniDaemon {
       if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}; log ${this.logPath}`);
       return existsSync(this.opts.socketPath) && (await this.call('STATUS', {}, this.conflist('cni-e2e-probe', '1.1.0'))).out.code !== 11;
     }, 60_000, 100);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

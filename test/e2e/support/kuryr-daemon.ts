@@ -17,6 +17,17 @@ export interface DaemonOptions {
   netns?: string;
   hostId?: string;
   env?: Record<string, string>;
+  /** `tsx` (default: the sources as they are now) or `compiled` (dist/ from `npm run build`, as installed). */
+  runtime?: DaemonRuntime;
+}
+
+export type DaemonRuntime = 'tsx' | 'compiled';
+
+/** The argv that runs `kuryr <args>` under the given runtime. */
+export function kuryrArgv(runtime: DaemonRuntime, args: string[]): string[] {
+  return runtime === 'compiled'
+    ? [process.execPath, join(ROOT, 'dist/src/bin/kuryr.js'), ...args]
+    : [process.execPath, '--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), ...args];
 }
 
 /** Builds a kuryr.conf for the e2e stack: the `kuryr` service user of scripts/aio.sh. */
@@ -59,7 +70,7 @@ export class KuryrDaemon {
   async start(): Promise<void> {
     if (this.socketPath === DEFAULT_SOCKET) await stopMainJobDaemon();
     const out = openSync(this.logPath, 'a');
-    const cmd = [process.execPath, '--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), 'serve', 'docker', '--config-file', this.confPath];
+    const cmd = kuryrArgv(this.opts.runtime ?? 'tsx', ['serve', 'docker', '--config-file', this.confPath]);
     const argv = this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns, ...cmd] : cmd;
     this.child = spawn(argv[0]!, argv.slice(1), {
       cwd: ROOT,
@@ -86,6 +97,10 @@ export class KuryrDaemon {
       req.on('error', () => res(false));
       req.end();
     });
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
