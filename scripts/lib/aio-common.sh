@@ -84,7 +84,8 @@ stop_pid() {
   log "killed $name after 30 s"
 }
 stop_name() { local f=$AIO_RUN/$1.pid; if [[ -s $f ]]; then stop_pid "$1" "$(cat "$f")"; fi; rm -f "$f"; }
-stop_names() { local n; for n in "$@"; do stop_name "$n" & done; wait; }
+# in parallel; waits for these stops only (a bare `wait` would also wait for daemons start_bg started in this shell)
+stop_names() { local n pids=(); for n in "$@"; do stop_name "$n" & pids+=($!); done; wait "${pids[@]}"; }
 
 admin_token() {
   curl -sS -i -X POST "$KS_URL/auth/tokens" -H 'Content-Type: application/json' \
