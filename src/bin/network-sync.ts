@@ -7,7 +7,7 @@
 import { createLogger } from '../common/log.js';
 import { readConfig, type ConfigSelection } from '../compose/config.js';
 import { openStackFromConfig } from '../compose/openstack.js';
-import { syncNetworks } from '../core/network-sync.js';
+import { syncNetworks } from '../core/docker/network-sync.js';
 import { DockerEngineClient, socketPathOf } from '../southbound/docker-engine/client.js';
 import type { ParsedValues } from './cli.js';
 

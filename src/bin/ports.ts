@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { createLogger } from '../common/log.js';
 import { readConfig, type ConfigSelection } from '../compose/config.js';
 import { openStackFromConfig } from '../compose/openstack.js';
-import type { Port } from '../core/neutron-types.js';
-import { hostIfName, hybridNames } from '../southbound/dataplane/names.js';
+import type { Port } from '../core/shared/neutron-types.js';
+import { hostIfName, hybridNames } from '../core/shared/device-names.js';
 import { DockerEngineClient, socketPathOf } from '../southbound/docker-engine/client.js';
 import type { ParsedValues } from './cli.js';
 

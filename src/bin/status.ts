@@ -5,10 +5,10 @@
  */
 import { request } from 'node:http';
 import { createLogger } from '../common/log.js';
-import { probeOf } from '../compose/cni-daemon.js';
 import { readConfig, type ConfigSelection } from '../compose/config.js';
 import { openStackFromConfig } from '../compose/openstack.js';
-import { runChecks, STATUS_HOST, type CheckResult } from '../compose/status.js';
+import { controlPlaneChecks, runChecks, STATUS_HOST, type CheckResult } from '../compose/status.js';
+import { NodeControlPlaneProbe } from '../southbound/control-plane-probe.js';
 import { createExec } from '../southbound/dataplane/exec.js';
 import type { ParsedValues } from './cli.js';
 
@@ -55,9 +55,9 @@ export async function hostStatus(selection: ConfigSelection): Promise<StatusRepo
   const logger = createLogger({ level: process.env.KURYR_LOG_LEVEL ?? 'silent' });
   const openstack = openStackFromConfig(config, logger);
   try {
-    const probe = probeOf(openstack, config.neutron.auth_url ?? '', createExec(logger), config.neutron_defaults.ovs_bridge ?? 'br-int');
+    const probe = new NodeControlPlaneProbe(openstack, config.neutron.auth_url ?? '', createExec(logger), config.neutron_defaults.ovs_bridge ?? 'br-int');
     const [checks, docker, cni] = await Promise.all([
-      runChecks({ keystone: probe.keystone, neutron: probe.neutron, bridge: probe.dataplane }),
+      runChecks(controlPlaneChecks(probe)),
       askReady(config.DEFAULT.health_port),
       askReady(config.cni_health_server.port),
     ]);

@@ -4,21 +4,22 @@ import type { Logger } from '../common/log.js';
 import { createDaemonMetrics } from '../common/metrics.js';
 import { setTelemetry } from '../common/telemetry.js';
 import type { KuryrConfig } from '../config/load.js';
-import { boolFromString, type LibnetworkOptions } from '../core/service-context.js';
-import { NeutronLibnetworkService } from '../core/libnetwork-service.js';
+import { boolFromString } from '../common/bool-from-string.js';
+import type { LibnetworkOptions } from '../core/docker/service-context.js';
+import { NeutronLibnetworkService } from '../core/docker/driver.js';
 import { startDockerPlugin } from '../northbound/docker/server.js';
 import { VethBinder } from '../southbound/dataplane/binder.js';
+import { NodeControlPlaneProbe } from '../southbound/control-plane-probe.js';
 import { createExec } from '../southbound/dataplane/exec.js';
-import { probeOf } from './cni-daemon.js';
 import { openStackFromConfig } from './openstack.js';
-import { socketAccepts, startDaemonStatus } from './status.js';
+import { controlPlaneChecks, socketAccepts, startDaemonStatus } from './status.js';
 
 export interface RunningDockerDaemon {
   address: string;
   close(): Promise<void>;
 }
 
-/** The libnetwork use-case options from kuryr.conf (option names of spec §8.1). */
+/** The libnetwork use-case options from kuryr.conf (option names as the Python kuryr-libnetwork spells them; docs/config.md). */
 export function libnetworkOptions(config: KuryrConfig): LibnetworkOptions {
   const d = config.DEFAULT;
   const n = config.neutron;
@@ -63,16 +64,14 @@ export async function startDockerDaemon(config: KuryrConfig, logger: Logger): Pr
       : { socketPath: d.socket_path, socketMode: parseInt(d.socket_mode, 8) }),
   });
   const exec = createExec(logger.child({ component: 'exec' }));
-  const probe = probeOf(openstack, config.neutron.auth_url ?? '', exec, config.neutron_defaults.ovs_bridge ?? 'br-int');
+  const probe = new NodeControlPlaneProbe(openstack, config.neutron.auth_url ?? '', exec, config.neutron_defaults.ovs_bridge ?? 'br-int');
   const status = await startDaemonStatus({
     daemon: 'docker',
     healthPort: d.health_port,
     metricsPort: d.metrics_port,
     metrics,
     checks: {
-      keystone: probe.keystone,
-      neutron: probe.neutron,
-      bridge: probe.dataplane,
+      ...controlPlaneChecks(probe),
       ...(d.listen_mode === 'unix' ? { socket: () => socketAccepts(d.socket_path) } : {}),
     },
     logger: logger.child({ component: 'status' }),

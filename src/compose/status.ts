@@ -7,6 +7,7 @@ import net from 'node:net';
 import { errorMessage } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { DaemonMetrics } from '../common/metrics.js';
+import type { ControlPlaneProbe } from '../core/pod/pod-model.js';
 import { jsonReply, startStatusServers, type StatusServers } from '../northbound/http/status-server.js';
 
 /** Loopback only: health and metrics say a lot about the host and need no authentication. */
@@ -39,6 +40,11 @@ export async function runChecks(checks: ReadinessChecks): Promise<Record<string,
     }
   }));
   return Object.fromEntries(entries);
+}
+
+/** The probe's three questions as readiness checks: `keystone`, `neutron`, `bridge`. */
+export function controlPlaneChecks(probe: ControlPlaneProbe): ReadinessChecks {
+  return { keystone: () => probe.keystone(), neutron: () => probe.neutron(), bridge: () => probe.dataplane() };
 }
 
 /** Connects to a unix socket and hangs up: proves the daemon's API is accepting calls. */

@@ -1,7 +1,7 @@
 /**
  * The option registry: every group and option kuryr.conf may hold, with the Python defaults of kuryr-libnetwork
  * (KLN `config.py`), kuryr-lib (KL `kuryr/lib/config.py`), keystoneauth's session/auth options, oslo.log and the
- * kuryr-kubernetes groups the CNI daemon reads (specs/kuryr-libnetwork.md §8.1, specs/kuryr-kubernetes.md §3).
+ * kuryr-kubernetes groups the CNI daemon reads (option names as the Python kuryr-libnetwork and kuryr-kubernetes spell them; see docs/config.md).
  * Names stay exactly as in kuryr.conf. Options marked `tsOnly` are our additions.
  */
 import {

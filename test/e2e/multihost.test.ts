@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import type { NeutronApi } from '../../src/core/neutron-api.js';
-import { idTags } from '../../src/core/tags.js';
+import type { NeutronClient } from '../../src/southbound/openstack/neutron.js';
+import { idTags } from '../../src/core/docker/tags.js';
 import type { KuryrDaemon } from './support/kuryr-daemon.js';
 import { HOST_A, HOST_B, LB_NETNS, cleanHosts, kuryrFor, leftovers, multihost, networkSync, ping, portIdOf, runOn, waitPing, type Ours } from './support/multihost.js';
 import { adminClients, stackIsUp, waitActive } from './support/neutron.js';
@@ -23,7 +23,7 @@ const kuryrOpts = (cidr: string, gw: string, extra: string[] = []) => ['-d', 'ku
 
 describe('multi-host: two Docker hosts on one Neutron', { skip, timeout: 1_800_000 }, () => {
   const admin = adminClients();
-  const neutron: NeutronApi = admin.neutron;
+  const neutron: NeutronClient = admin.neutron;
   let ka: KuryrDaemon;
   let kb: KuryrDaemon;
 

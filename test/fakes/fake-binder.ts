@@ -2,7 +2,7 @@
  * In-memory Binder: records plugged VIFs by port ID, can be told to fail plug or unplug.
  */
 import { BindingError } from '../../src/common/errors.js';
-import type { Binder, PluggedVif, Vif, VifTarget } from '../../src/core/binder.js';
+import type { Binder, PluggedVif, Vif, VifTarget } from '../../src/core/shared/binder.js';
 
 export class FakeBinder implements Binder {
   readonly plugged = new Map<string, Vif>();

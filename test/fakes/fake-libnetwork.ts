@@ -10,9 +10,7 @@ import type {
   JoinResult,
   LibnetworkService,
   RequestPoolResult,
-} from '../../src/core/libnetwork.js';
-
-export type ServiceMethod = keyof LibnetworkService;
+} from '../../src/core/docker/libnetwork.js';
 
 export interface RecordedCall {
   method: ServiceMethod;
@@ -31,7 +29,21 @@ export interface FakeResults {
   requestAddress: string;
 }
 
-export class FakeLibnetwork implements LibnetworkService {
+/** Every use-case method of the driver, flat: the fake answers all of them itself. */
+type FlatDriver = Pick<LibnetworkService, 'capabilities' | 'defaultAddressSpaces' | 'ipamCapabilities'> &
+  LibnetworkService['networks'] & LibnetworkService['endpoints'] & LibnetworkService['sandboxes'] &
+  LibnetworkService['connectivity'] & LibnetworkService['pools'] & LibnetworkService['addresses'];
+
+export type ServiceMethod = keyof FlatDriver;
+
+/** One object plays every concern, so calls of all verbs land in one ordered record. */
+export class FakeLibnetwork implements LibnetworkService, FlatDriver {
+  readonly networks = this;
+  readonly endpoints = this;
+  readonly sandboxes = this;
+  readonly connectivity = this;
+  readonly pools = this;
+  readonly addresses = this;
   readonly calls: RecordedCall[] = [];
   readonly results: FakeResults = {
     capabilities: { scope: 'local', connectivityScope: 'global' },
@@ -85,43 +97,43 @@ export class FakeLibnetwork implements LibnetworkService {
     this.record('ipamCapabilities', undefined);
     return { ...this.results.ipamCapabilities };
   }
-  createNetwork(req: Parameters<LibnetworkService['createNetwork']>[0]): Promise<void> {
+  createNetwork(req: Parameters<FlatDriver['createNetwork']>[0]): Promise<void> {
     return this.run('createNetwork', req, undefined);
   }
   deleteNetwork(networkId: string): Promise<void> {
     return this.run('deleteNetwork', networkId, undefined);
   }
-  createEndpoint(req: Parameters<LibnetworkService['createEndpoint']>[0]): Promise<CreateEndpointResult> {
+  createEndpoint(req: Parameters<FlatDriver['createEndpoint']>[0]): Promise<CreateEndpointResult> {
     return this.run('createEndpoint', req, this.results.createEndpoint);
   }
-  endpointOperInfo(ref: Parameters<LibnetworkService['endpointOperInfo']>[0]): Promise<Record<string, unknown>> {
+  endpointOperInfo(ref: Parameters<FlatDriver['endpointOperInfo']>[0]): Promise<Record<string, unknown>> {
     return this.run('endpointOperInfo', ref, this.results.endpointOperInfo);
   }
-  deleteEndpoint(ref: Parameters<LibnetworkService['deleteEndpoint']>[0]): Promise<void> {
+  deleteEndpoint(ref: Parameters<FlatDriver['deleteEndpoint']>[0]): Promise<void> {
     return this.run('deleteEndpoint', ref, undefined);
   }
-  join(req: Parameters<LibnetworkService['join']>[0]): Promise<JoinResult> {
+  join(req: Parameters<FlatDriver['join']>[0]): Promise<JoinResult> {
     return this.run('join', req, this.results.join);
   }
-  leave(ref: Parameters<LibnetworkService['leave']>[0]): Promise<void> {
+  leave(ref: Parameters<FlatDriver['leave']>[0]): Promise<void> {
     return this.run('leave', ref, undefined);
   }
-  programExternalConnectivity(req: Parameters<LibnetworkService['programExternalConnectivity']>[0]): Promise<void> {
+  programExternalConnectivity(req: Parameters<FlatDriver['programExternalConnectivity']>[0]): Promise<void> {
     return this.run('programExternalConnectivity', req, undefined);
   }
-  revokeExternalConnectivity(ref: Parameters<LibnetworkService['revokeExternalConnectivity']>[0]): Promise<void> {
+  revokeExternalConnectivity(ref: Parameters<FlatDriver['revokeExternalConnectivity']>[0]): Promise<void> {
     return this.run('revokeExternalConnectivity', ref, undefined);
   }
-  requestPool(req: Parameters<LibnetworkService['requestPool']>[0]): Promise<RequestPoolResult> {
+  requestPool(req: Parameters<FlatDriver['requestPool']>[0]): Promise<RequestPoolResult> {
     return this.run('requestPool', req, this.results.requestPool);
   }
   releasePool(poolId: string): Promise<void> {
     return this.run('releasePool', poolId, undefined);
   }
-  requestAddress(req: Parameters<LibnetworkService['requestAddress']>[0]): Promise<string> {
+  requestAddress(req: Parameters<FlatDriver['requestAddress']>[0]): Promise<string> {
     return this.run('requestAddress', req, this.results.requestAddress);
   }
-  releaseAddress(req: Parameters<LibnetworkService['releaseAddress']>[0]): Promise<void> {
+  releaseAddress(req: Parameters<FlatDriver['releaseAddress']>[0]): Promise<void> {
     return this.run('releaseAddress', req, undefined);
   }
 }

@@ -16,33 +16,28 @@ import {
   parseIp,
   prefixLength,
   subnetBlock,
-} from '../../src/core/cidr.js';
+} from '../../src/common/cidr.js';
 import type {
   ListFilter,
   NetworkCreate,
   NeutronApi,
   PortCreate,
   PortUpdate,
-  RouterCreate,
   SecurityGroupCreate,
   SecurityGroupRuleCreate,
   SubnetCreate,
   SubnetPoolCreate,
-  TrunkCreate,
-} from '../../src/core/neutron-api.js';
+} from '../../src/core/shared/neutron-api.js';
 import type {
   Extension,
   Network,
   Port,
-  Router,
   SecurityGroup,
   SecurityGroupRule,
-  SubPort,
   Subnet,
   SubnetPool,
   TaggableKind,
-  Trunk,
-} from '../../src/core/neutron-types.js';
+} from '../../src/core/shared/neutron-types.js';
 
 export const PROJECT_ID = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
 export const OVS_VIF_DETAILS = { datapath_type: 'netdev', bridge_name: 'br-int', ovs_hybrid_plug: false, port_filter: true };
@@ -72,8 +67,6 @@ export class FakeNeutron implements NeutronApi {
   readonly pools = new Map<string, SubnetPool>();
   readonly ports = new Map<string, Port>();
   readonly securityGroups = new Map<string, SecurityGroup>();
-  readonly routers = new Map<string, Router>();
-  readonly trunks = new Map<string, Trunk>();
   extensions: string[];
   activation: NonNullable<FakeNeutronOptions['activation']>;
   dhcpPorts: boolean;
@@ -106,11 +99,6 @@ export class FakeNeutron implements NeutronApi {
   }
 
   // ---- extensions -------------------------------------------------------------------------
-
-  async listExtensions(): Promise<Extension[]> {
-    await this.enter('listExtensions');
-    return this.extensions.map((alias) => ({ alias, name: alias, description: alias }));
-  }
 
   async getExtension(alias: string): Promise<Extension | null> {
     await this.enter('getExtension', alias);
@@ -295,16 +283,6 @@ export class FakeNeutron implements NeutronApi {
       this.ports.set(dhcp.id, dhcp);
     }
     dhcp.fixedIps.push({ subnetId: s.id, ipAddress: this.allocateIp(s) });
-  }
-
-  async updateSubnet(id: string, b: Parameters<NeutronApi['updateSubnet']>[1]): Promise<Subnet> {
-    await this.enter('updateSubnet', id, b);
-    const s = this.need(this.subnets, id, 'Subnet');
-    if (b.name !== undefined) s.name = b.name;
-    if (b.gatewayIp !== undefined) s.gatewayIp = b.gatewayIp;
-    if (b.enableDhcp !== undefined) s.enableDhcp = b.enableDhcp;
-    if (b.hostRoutes !== undefined) s.hostRoutes = b.hostRoutes;
-    return clone(s);
   }
 
   async deleteSubnet(id: string): Promise<void> {
@@ -496,11 +474,6 @@ export class FakeNeutron implements NeutronApi {
     return clone(this.makePort(b));
   }
 
-  async createPorts(bodies: PortCreate[]): Promise<Port[]> {
-    await this.enter('createPorts', bodies);
-    return bodies.map((b) => clone(this.makePort(b)));
-  }
-
   private makePort(b: PortCreate): Port {
     this.need(this.networks, b.networkId, 'Network');
     const mac = b.macAddress?.toLowerCase();
@@ -566,11 +539,6 @@ export class FakeNeutron implements NeutronApi {
     return this.list(this.securityGroups, f);
   }
 
-  async getSecurityGroup(id: string): Promise<SecurityGroup> {
-    await this.enter('getSecurityGroup', id);
-    return clone(this.need(this.securityGroups, id, 'SecurityGroup'));
-  }
-
   async createSecurityGroup(b: SecurityGroupCreate): Promise<SecurityGroup> {
     await this.enter('createSecurityGroup', b);
     const id = randomUUID();
@@ -588,12 +556,6 @@ export class FakeNeutron implements NeutronApi {
     this.need(this.securityGroups, id, 'SecurityGroup');
     if ([...this.ports.values()].some((p) => p.securityGroups.includes(id))) throw err(409, 'SecurityGroupInUse', `Security Group ${id} in use.`);
     this.securityGroups.delete(id);
-  }
-
-  async listSecurityGroupRules(f?: ListFilter): Promise<SecurityGroupRule[]> {
-    await this.enter('listSecurityGroupRules', f);
-    const rules = [...this.securityGroups.values()].flatMap((s) => s.rules);
-    return rules.filter((r) => f?.securityGroupId === undefined || r.securityGroupId === f.securityGroupId).map(clone);
   }
 
   async createSecurityGroupRule(b: SecurityGroupRuleCreate): Promise<SecurityGroupRule> {
@@ -620,82 +582,12 @@ export class FakeNeutron implements NeutronApi {
     throw err(404, 'SecurityGroupRuleNotFound', `Security group rule ${id} does not exist`);
   }
 
-  // ---- routers and trunks (minimal) -------------------------------------------------------
-
-  async listRouters(f?: ListFilter): Promise<Router[]> {
-    await this.enter('listRouters', f);
-    return this.list(this.routers, f);
-  }
-
-  async createRouter(b: RouterCreate): Promise<Router> {
-    await this.enter('createRouter', b);
-    const r: Router = { id: randomUUID(), name: b.name, projectId: b.projectId ?? PROJECT_ID, status: 'ACTIVE', adminStateUp: b.adminStateUp ?? true, externalGatewayInfo: b.externalNetworkId !== undefined ? { networkId: b.externalNetworkId } : null, tags: [] };
-    this.routers.set(r.id, r);
-    return clone(r);
-  }
-
-  async deleteRouter(id: string): Promise<void> {
-    await this.enter('deleteRouter', id);
-    this.need(this.routers, id, 'Router');
-    this.routers.delete(id);
-  }
-
-  async addRouterInterface(routerId: string, ref: { subnetId?: string; portId?: string }): Promise<{ portId: string; subnetId: string }> {
-    await this.enter('addRouterInterface', routerId, ref);
-    this.need(this.routers, routerId, 'Router');
-    const s = this.need(this.subnets, ref.subnetId ?? '', 'Subnet');
-    const p = this.blankPort(s.networkId, '', 'network:router_interface', routerId);
-    p.fixedIps = [{ subnetId: s.id, ipAddress: s.gatewayIp ?? this.allocateIp(s) }];
-    p.status = 'ACTIVE';
-    this.ports.set(p.id, p);
-    return { portId: p.id, subnetId: s.id };
-  }
-
-  async removeRouterInterface(routerId: string, ref: { subnetId?: string; portId?: string }): Promise<void> {
-    await this.enter('removeRouterInterface', routerId, ref);
-    for (const p of [...this.ports.values()]) {
-      if (p.deviceId === routerId && (p.id === ref.portId || p.fixedIps.some((f) => f.subnetId === ref.subnetId))) this.ports.delete(p.id);
-    }
-  }
-
-  async listTrunks(f?: ListFilter): Promise<Trunk[]> {
-    await this.enter('listTrunks', f);
-    return this.list(this.trunks, f);
-  }
-
-  async createTrunk(b: TrunkCreate): Promise<Trunk> {
-    await this.enter('createTrunk', b);
-    const t: Trunk = { id: randomUUID(), name: b.name ?? '', portId: b.portId, projectId: b.projectId ?? PROJECT_ID, status: 'ACTIVE', adminStateUp: b.adminStateUp ?? true, subPorts: b.subPorts ?? [], tags: [] };
-    this.trunks.set(t.id, t);
-    return clone(t);
-  }
-
-  async deleteTrunk(id: string): Promise<void> {
-    await this.enter('deleteTrunk', id);
-    this.need(this.trunks, id, 'Trunk');
-    this.trunks.delete(id);
-  }
-
-  async addSubports(trunkId: string, subPorts: SubPort[]): Promise<Trunk> {
-    await this.enter('addSubports', trunkId, subPorts);
-    const t = this.need(this.trunks, trunkId, 'Trunk');
-    t.subPorts.push(...subPorts);
-    return clone(t);
-  }
-
-  async removeSubports(trunkId: string, portIds: string[]): Promise<Trunk> {
-    await this.enter('removeSubports', trunkId, portIds);
-    const t = this.need(this.trunks, trunkId, 'Trunk');
-    t.subPorts = t.subPorts.filter((s) => !portIds.includes(s.portId));
-    return clone(t);
-  }
-
   // ---- tags -------------------------------------------------------------------------------
 
   private taggable(kind: TaggableKind, id: string): { tags: string[] } {
     const maps: Record<TaggableKind, Map<string, { tags: string[] }>> = {
       networks: this.networks, subnets: this.subnets, subnetpools: this.pools, ports: this.ports,
-      'security-groups': this.securityGroups, routers: this.routers, trunks: this.trunks,
+      'security-groups': this.securityGroups,
     };
     return this.need(maps[kind], id, kind);
   }
@@ -718,11 +610,6 @@ export class FakeNeutron implements NeutronApi {
     const r = this.taggable(kind, id);
     r.tags = [...new Set(tags)];
     return [...r.tags];
-  }
-
-  async clearTags(kind: TaggableKind, id: string): Promise<void> {
-    await this.enter('clearTags', kind, id);
-    this.taggable(kind, id).tags = [];
   }
 
   // ---- test helpers -----------------------------------------------------------------------

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { silentLogger } from '../../src/common/log.js';
-import type { LibnetworkService } from '../../src/core/libnetwork.js';
+import type { LibnetworkService } from '../../src/core/docker/libnetwork.js';
 import { startDockerPlugin, type DockerPlugin } from '../../src/northbound/docker/server.js';
 import { FakeDockerEngine } from './fake-libnetwork.js';
 

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Vif, VifTarget } from '../../src/core/binder.js';
+import type { Vif, VifTarget } from '../../src/core/shared/binder.js';
 import { VethBinder } from '../../src/southbound/dataplane/binder.js';
 import { run } from '../../src/southbound/dataplane/exec.js';
-import { containerIfName, hostIfName, hybridNames, linuxBridgeName } from '../../src/southbound/dataplane/names.js';
+import { containerIfName, hostIfName, hybridNames, linuxBridgeName } from '../../src/core/shared/device-names.js';
 import { parseOvsFind } from '../../src/southbound/dataplane/ovs.js';
 
 const isRoot = process.getuid?.() === 0;

@@ -3,8 +3,8 @@
  */
 import { FakeBinder } from '../fakes/fake-binder.js';
 import { FakeNeutron, type FakeNeutronOptions } from '../fakes/fake-neutron.js';
-import type { ControlPlaneProbe, NetnsInspector, NetnsLinkState, PodAddRequest } from '../../src/core/pod-model.js';
-import { PodNetworkService } from '../../src/core/pod-network.js';
+import type { ControlPlaneProbe, NetnsInspector, NetnsLinkState, PodAddRequest } from '../../src/core/pod/pod-model.js';
+import { PodNetworkService } from '../../src/core/pod/pod-network.js';
 
 export const HOST = 'node-1';
 

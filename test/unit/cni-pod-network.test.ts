@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConflictError, ConfigError, NotFoundError, TimeoutError } from '../../src/common/errors.js';
-import type { NetnsLinkState } from '../../src/core/pod-model.js';
+import type { NetnsLinkState } from '../../src/core/pod/pod-model.js';
 import { addReq, HOST, podWorld } from './cni-helpers.js';
 
 test('ADD creates a bound, tagged port on pod_subnet and plugs it into the netns with MAC, MTU, IPs, routes, DNS', async () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, ConflictError, InvalidInputError, NeutronError, NotFoundError, TimeoutError, UnavailableError } from '../../src/common/errors.js';
-import type { PodAttachment } from '../../src/core/pod-model.js';
+import type { PodAttachment } from '../../src/core/pod/pod-model.js';
 import { cniCode } from '../../src/northbound/cni/errors.js';
 import { CniError, decodeCall, encodeResult, parseCniArgs, validAttachments } from '../../src/northbound/cni/wire.js';
 

@@ -40,19 +40,19 @@ describe('Python-created state', () => {
     const s = await pythonState(neutron, did, eid);
     const h = await makeHarness({ neutron });
     // Docker replays CreateEndpoint after a driver swap: the port is found by name and gets tags.
-    await h.service.createEndpoint({ networkId: did, endpointId: eid, address: '10.5.0.20/24', macAddress: s.port.macAddress, options: {} });
+    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: '10.5.0.20/24', macAddress: s.port.macAddress });
     assert.equal(neutron.userPorts().length, 1);
     assert.ok(h.binder.plugged.has(s.port.id));
-    const j = await h.service.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef', options: {} });
+    const j = await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef' });
     assert.equal(j.srcName, `t_c${s.port.id.slice(0, 11)}`);
     assert.equal(j.gateway, '10.5.0.1');
-    await h.service.deleteEndpoint({ networkId: did, endpointId: eid });
+    await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
     assert.equal(h.binder.plugged.size, 0);
-    await h.service.releaseAddress({ poolId: s.pool.id, address: '10.5.0.20' });
+    await h.service.addresses.releaseAddress({ poolId: s.pool.id, address: '10.5.0.20' });
     assert.equal(neutron.userPorts().length, 0);
-    await h.service.releaseAddress({ poolId: s.pool.id, address: '10.5.0.1' });
-    await h.service.releasePool(s.pool.id);
-    await h.service.deleteNetwork(did);
+    await h.service.addresses.releaseAddress({ poolId: s.pool.id, address: '10.5.0.1' });
+    await h.service.pools.releasePool(s.pool.id);
+    await h.service.networks.deleteNetwork(did);
     assert.ok(neutron.isEmptyExcept());
   });
 
@@ -62,11 +62,11 @@ describe('Python-created state', () => {
     const eid = hexId();
     const s = await pythonState(neutron, did, eid);
     const h = await makeHarness({ neutron });
-    assert.deepEqual(await h.service.endpointOperInfo({ networkId: did, endpointId: eid }), { status: 'ACTIVE' });
-    const j = await h.service.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef', options: {} });
+    assert.deepEqual(await h.service.sandboxes.endpointOperInfo({ networkId: did, endpointId: eid }), { status: 'ACTIVE' });
+    const j = await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef' });
     assert.equal(j.srcName, `t_c${s.port.id.slice(0, 11)}`);
     // DeleteEndpoint of a Python-plugged device: unplugged by port, no tags to remove.
-    await h.service.deleteEndpoint({ networkId: did, endpointId: eid });
+    await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
     assert.ok(neutron.ports.has(s.port.id));
   });
 
@@ -76,7 +76,7 @@ describe('Python-created state', () => {
     const net = await neutron.createNetwork({ name: 'ops-net' });
     for (const t of [`kuryr.net.uuid.lh:${did.slice(0, 32)}`, `kuryr.net.uuid.uh:${did.slice(32)}`, `kuryr.net.existing:${did.slice(0, 12)}`]) await neutron.addTag('networks', net.id, t);
     const h = await makeHarness({ neutron });
-    await h.service.deleteNetwork(did);
+    await h.service.networks.deleteNetwork(did);
     assert.deepEqual(neutron.networks.get(net.id)!.tags, []);
   });
 });
@@ -106,15 +106,15 @@ describe('no-tag mode (best effort)', () => {
     const net = [...h.neutron.networks.values()][0]!;
     assert.equal(net.name, did);
     assert.deepEqual(net.tags, []);
-    const addr = await h.service.requestAddress({ poolId: r.poolId, address: '', options: macOption(randomMac()) });
-    await h.service.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac(), options: {} });
+    const addr = await h.service.addresses.requestAddress({ poolId: r.poolId, address: '', ...macOption(randomMac()) });
+    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac() });
     assert.equal(h.neutron.userPorts()[0]!.name, `${eid}-port`);
-    await h.service.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef', options: {} });
-    await h.service.deleteEndpoint({ networkId: did, endpointId: eid });
-    await h.service.releaseAddress({ poolId: r.poolId, address: ipOf(addr) });
-    await h.service.releaseAddress({ poolId: r.poolId, address: ipOf(r.gateway) });
-    await h.service.releasePool(r.poolId);
-    await h.service.deleteNetwork(did);
+    await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef' });
+    await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
+    await h.service.addresses.releaseAddress({ poolId: r.poolId, address: ipOf(addr) });
+    await h.service.addresses.releaseAddress({ poolId: r.poolId, address: ipOf(r.gateway) });
+    await h.service.pools.releasePool(r.poolId);
+    await h.service.networks.deleteNetwork(did);
     assert.ok(h.neutron.isEmptyExcept());
   });
 });

@@ -16,7 +16,7 @@ async function withNetwork(h: Harness, subnet = '10.0.0.0/24') {
 }
 
 async function ipamPort(h: Harness, poolId: string): Promise<string> {
-  return h.service.requestAddress({ poolId, address: '', options: macOption(randomMac()) });
+  return h.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac()) });
 }
 
 describe('CreateEndpoint', () => {
@@ -28,7 +28,7 @@ describe('CreateEndpoint', () => {
     const a4 = await ipamPort(h, r.poolId);
     const a6 = await ipamPort(h, r.poolId6!);
     assert.equal(h.neutron.userPorts().length, 2);
-    await h.service.createEndpoint({ networkId: did, endpointId: eid, address: a4, addressIpv6: a6, macAddress: randomMac(), options: {} });
+    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: a4, addressIpv6: a6, macAddress: randomMac() });
     const ports = h.neutron.userPorts();
     assert.equal(ports.length, 1);
     const p = ports[0]!;
@@ -37,13 +37,13 @@ describe('CreateEndpoint', () => {
     assert.ok(p.tags.includes(`kuryr.net.uuid.lh:${eid.slice(0, 32)}`));
     assert.ok(p.tags.includes('compute:kuryr'));
     assert.deepEqual(h.binder.plugged.get(p.id)!.addresses.map((a) => a.family).sort(), [4, 6]);
-    const j = await h.service.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef', options: {} });
+    const j = await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef' });
     assert.equal(j.gateway, '10.60.0.1');
     assert.equal(j.gatewayIpv6, 'fd60::1');
-    await h.service.deleteEndpoint({ networkId: did, endpointId: eid });
+    await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
     assert.equal(h.binder.plugged.size, 0);
-    await h.service.releaseAddress({ poolId: r.poolId, address: ipOf(a4) });
-    await h.service.releaseAddress({ poolId: r.poolId6!, address: ipOf(a6) });
+    await h.service.addresses.releaseAddress({ poolId: r.poolId, address: ipOf(a4) });
+    await h.service.addresses.releaseAddress({ poolId: r.poolId6!, address: ipOf(a6) });
     assert.equal(h.neutron.userPorts().length, 0);
   });
 
@@ -53,7 +53,7 @@ describe('CreateEndpoint', () => {
     const addr = await ipamPort(h, poolId);
     const before = structuredClone(h.neutron.userPorts()[0]!);
     h.binder.failPlug = () => true;
-    await assert.rejects(h.service.createEndpoint({ networkId: did, endpointId: hexId(), address: addr, macAddress: randomMac(), options: {} }), BindingError);
+    await assert.rejects(h.service.endpoints.createEndpoint({ networkId: did, endpointId: hexId(), address: addr, macAddress: randomMac() }), BindingError);
     const after = h.neutron.userPorts()[0]!;
     assert.equal(after.hostId, '');
     assert.equal(after.deviceOwner, '');
@@ -67,7 +67,7 @@ describe('CreateEndpoint', () => {
     const h = await makeHarness();
     const { did } = await withNetwork(h);
     h.binder.failPlug = () => true;
-    await assert.rejects(h.service.createEndpoint({ networkId: did, endpointId: hexId(), address: '10.0.0.77/24', macAddress: randomMac(), options: {} }));
+    await assert.rejects(h.service.endpoints.createEndpoint({ networkId: did, endpointId: hexId(), address: '10.0.0.77/24', macAddress: randomMac() }));
     assert.equal(h.neutron.userPorts().length, 0);
   });
 
@@ -76,7 +76,7 @@ describe('CreateEndpoint', () => {
     const { did, poolId } = await withNetwork(h);
     const addr = await ipamPort(h, poolId);
     await assert.rejects(
-      h.service.createEndpoint({ networkId: did, endpointId: hexId(), address: addr, macAddress: randomMac(), options: {} }),
+      h.service.endpoints.createEndpoint({ networkId: did, endpointId: hexId(), address: addr, macAddress: randomMac() }),
       (e: unknown) => e instanceof BindingError && /could not bind port .* on host vm: vif_type=binding_failed; is an L2 agent running on vm\?/.test(e.message),
     );
     const p = h.neutron.userPorts()[0]!;
@@ -89,14 +89,14 @@ describe('CreateEndpoint', () => {
     const fatal = await makeHarness({ neutron: { activation: 'never' }, options: { activeTimeoutMs: 50, vifPluggingIsFatal: true } });
     const n1 = await withNetwork(fatal);
     const a1 = await ipamPort(fatal, n1.poolId);
-    await assert.rejects(fatal.service.createEndpoint({ networkId: n1.did, endpointId: hexId(), address: a1, macAddress: randomMac(), options: {} }), TimeoutError);
+    await assert.rejects(fatal.service.endpoints.createEndpoint({ networkId: n1.did, endpointId: hexId(), address: a1, macAddress: randomMac() }), TimeoutError);
     assert.equal(fatal.binder.plugged.size, 0);
     assert.equal(fatal.neutron.userPorts()[0]!.hostId, '');
 
     const lax = await makeHarness({ neutron: { activation: 'never' }, options: { activeTimeoutMs: 50 } });
     const n2 = await withNetwork(lax);
     const a2 = await ipamPort(lax, n2.poolId);
-    await lax.service.createEndpoint({ networkId: n2.did, endpointId: hexId(), address: a2, macAddress: randomMac(), options: {} });
+    await lax.service.endpoints.createEndpoint({ networkId: n2.did, endpointId: hexId(), address: a2, macAddress: randomMac() });
     assert.equal(lax.binder.plugged.size, 1);
   });
 
@@ -104,7 +104,7 @@ describe('CreateEndpoint', () => {
     const h = await makeHarness({ neutron: { activation: { afterGets: 3 } }, options: { vifPluggingIsFatal: true } });
     const { did, poolId } = await withNetwork(h);
     const addr = await ipamPort(h, poolId);
-    await h.service.createEndpoint({ networkId: did, endpointId: hexId(), address: addr, macAddress: randomMac(), options: {} });
+    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: hexId(), address: addr, macAddress: randomMac() });
     assert.equal(h.neutron.userPorts()[0]!.status, 'ACTIVE');
   });
 
@@ -112,7 +112,7 @@ describe('CreateEndpoint', () => {
     const h = await makeHarness();
     const did = hexId();
     await assert.rejects(
-      h.service.createEndpoint({ networkId: did, endpointId: hexId(), address: '10.0.0.5/24', options: {} }),
+      h.service.endpoints.createEndpoint({ networkId: did, endpointId: hexId(), address: '10.0.0.5/24' }),
       (e: unknown) => e instanceof NotFoundError && e.message.includes(did),
     );
   });
@@ -123,15 +123,15 @@ describe('CreateEndpoint', () => {
     const eid = hexId();
     const addr = await ipamPort(h, poolId);
     const req = { networkId: did, endpointId: eid, address: addr, options: {} };
-    const r1 = await h.service.createEndpoint(req);
-    const r2 = await h.service.createEndpoint(req);
+    const r1 = await h.service.endpoints.createEndpoint(req);
+    const r2 = await h.service.endpoints.createEndpoint(req);
     const p = h.neutron.userPorts();
     assert.equal(p.length, 1);
     assert.deepEqual(r1, { macAddress: p[0]!.macAddress });
     assert.deepEqual(r2, r1);
     assert.equal(h.binder.plugged.size, 1);
-    await h.service.deleteEndpoint({ networkId: did, endpointId: eid });
-    await h.service.deleteEndpoint({ networkId: did, endpointId: eid });
+    await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
+    await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
     assert.equal(h.binder.plugged.size, 0);
   });
 
@@ -140,11 +140,11 @@ describe('CreateEndpoint', () => {
     const { did, poolId } = await withNetwork(h);
     const eids = Array.from({ length: 20 }, hexId);
     const addrs = await Promise.all(eids.map(() => ipamPort(h, poolId)));
-    await Promise.all(eids.map((eid, i) => h.service.createEndpoint({ networkId: did, endpointId: eid, address: addrs[i], macAddress: randomMac(), options: {} })));
+    await Promise.all(eids.map((eid, i) => h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addrs[i], macAddress: randomMac() })));
     assert.equal(h.binder.plugged.size, 20);
     assert.equal(new Set(h.neutron.userPorts().map((p) => p.deviceId)).size, 20);
-    await Promise.all(eids.map((eid) => h.service.deleteEndpoint({ networkId: did, endpointId: eid })));
-    await Promise.all(addrs.map((a) => h.service.releaseAddress({ poolId, address: ipOf(a) })));
+    await Promise.all(eids.map((eid) => h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid })));
+    await Promise.all(addrs.map((a) => h.service.addresses.releaseAddress({ poolId, address: ipOf(a) })));
     assert.equal(h.binder.plugged.size, 0);
     assert.equal(h.neutron.userPorts().length, 0);
   });
@@ -156,12 +156,12 @@ describe('DeleteEndpoint', () => {
     const { did, poolId } = await withNetwork(h);
     const eid = hexId();
     const addr = await ipamPort(h, poolId);
-    await h.service.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac(), options: {} });
+    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac() });
     const stop = h.neutron.failWhen((m) => (m === 'listPorts' ? new UnavailableError('neutron down') : undefined));
-    await assert.rejects(h.service.deleteEndpoint({ networkId: did, endpointId: eid }), UnavailableError);
+    await assert.rejects(h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid }), UnavailableError);
     assert.equal(h.binder.plugged.size, 0);
     stop();
-    await h.service.deleteEndpoint({ networkId: did, endpointId: eid });
+    await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
     assert.equal(h.neutron.userPorts()[0]!.tags.length, 1);
   });
 });
@@ -174,8 +174,8 @@ describe('global scope', () => {
     const { did, poolId } = await withNetwork(h1);
     const eid = hexId();
     const addr = await ipamPort(h2, poolId);
-    await h2.service.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac(), options: {} });
-    const j = await h2.service.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef', options: {} });
+    await h2.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac() });
+    const j = await h2.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/abcdefabcdef' });
     assert.equal(j.gateway, '10.0.0.1');
     assert.equal(neutron.userPorts()[0]!.hostId, 'host-2');
     assert.equal(h2.binder.plugged.size, 1);

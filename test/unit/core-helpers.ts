@@ -3,10 +3,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { silentLogger } from '../../src/common/log.js';
-import { type LibnetworkOptions, NeutronLibnetworkService } from '../../src/core/libnetwork-service.js';
-import type { PoolData } from '../../src/core/libnetwork.js';
+import { type LibnetworkOptions, NeutronLibnetworkService } from '../../src/core/docker/driver.js';
+import type { PoolData } from '../../src/core/docker/libnetwork.js';
 import { FakeBinder } from '../fakes/fake-binder.js';
 import { FakeNeutron, type FakeNeutronOptions } from '../fakes/fake-neutron.js';
+import { neutronChoicesToDomain } from '../../src/northbound/docker/translate.js';
 
 export const HOST = 'vm';
 
@@ -53,8 +54,12 @@ export const hexId = (): string => randomBytes(32).toString('hex');
 
 export const randomMac = (): string => ['02', ...[...randomBytes(5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 
-export const GATEWAY = { RequestAddressType: 'com.docker.network.gateway' };
-export const macOption = (mac: string): Record<string, string> => ({ 'com.docker.network.endpoint.macaddress': mac });
+/** RequestAddress of the network's gateway (what dockerd sends as `RequestAddressType`). */
+export const GATEWAY = { gateway: true } as const;
+/** RequestAddress with the endpoint's MAC (dockerd's `com.docker.network.endpoint.macaddress`). */
+export const macOption = (mac: string): { gateway: false; macAddress: string } => ({ gateway: false, macAddress: mac });
+/** The typed Neutron choices of a Docker `-o` / `--ipam-opt` map, translated as the northbound does. */
+export const choices = neutronChoicesToDomain;
 
 export function poolData(pool: string, gateway?: string): PoolData {
   return gateway === undefined ? { addressSpace: 'no_address_space', pool, auxAddresses: {} } : { addressSpace: 'no_address_space', pool, gateway, auxAddresses: {} };
@@ -68,19 +73,19 @@ export async function dockerNetworkCreate(
   h: Harness,
   args: { did: string; subnet?: string; ipRange?: string; gateway?: string; ipamOpts?: Record<string, string>; opts?: Record<string, string>; v6?: { subnet: string; gateway?: string } },
 ): Promise<{ poolId: string; pool: string; gateway: string; poolId6?: string; pool6?: string; gateway6?: string }> {
-  const rp = await h.service.requestPool({ addressSpace: 'no_address_space', pool: args.subnet ?? '', subPool: args.ipRange ?? '', options: args.ipamOpts ?? {}, v6: false });
-  const gw = await h.service.requestAddress({ poolId: rp.poolId, address: args.gateway ?? '', options: GATEWAY });
+  const rp = await h.service.pools.requestPool({ addressSpace: 'no_address_space', pool: args.subnet ?? '', subPool: args.ipRange ?? '', neutron: choices(args.ipamOpts ?? {}), v6: false });
+  const gw = await h.service.addresses.requestAddress({ poolId: rp.poolId, address: args.gateway ?? '', ...GATEWAY });
   let v6: { poolId6: string; pool6: string; gateway6: string } | undefined;
   if (args.v6 !== undefined) {
-    const rp6 = await h.service.requestPool({ addressSpace: 'no_address_space', pool: args.v6.subnet, subPool: '', options: args.ipamOpts ?? {}, v6: true });
-    const gw6 = await h.service.requestAddress({ poolId: rp6.poolId, address: args.v6.gateway ?? '', options: GATEWAY });
+    const rp6 = await h.service.pools.requestPool({ addressSpace: 'no_address_space', pool: args.v6.subnet, subPool: '', neutron: choices(args.ipamOpts ?? {}), v6: true });
+    const gw6 = await h.service.addresses.requestAddress({ poolId: rp6.poolId, address: args.v6.gateway ?? '', ...GATEWAY });
     v6 = { poolId6: rp6.poolId, pool6: rp6.pool, gateway6: gw6 };
   }
-  await h.service.createNetwork({
+  await h.service.networks.createNetwork({
     networkId: args.did,
     ipv4Data: [poolData(rp.pool, gw)],
     ipv6Data: v6 !== undefined ? [poolData(v6.pool6, v6.gateway6)] : [],
-    genericOptions: args.opts ?? {},
+    neutron: choices(args.opts ?? {}),
     enableIpv6: v6 !== undefined,
   });
   return { poolId: rp.poolId, pool: rp.pool, gateway: gw, ...v6 };

@@ -18,28 +18,28 @@ async function twoHosts(scope: 'local' | 'global' = 'local'): Promise<{ neutron:
 async function run(h: Harness, did: string, poolId: string): Promise<{ eid: string; ip: string }> {
   const eid = hexId();
   const mac = randomMac();
-  const address = await h.service.requestAddress({ poolId, address: '', options: macOption(mac) });
-  await h.service.createEndpoint({ networkId: did, endpointId: eid, address, macAddress: mac, options: {} });
-  await h.service.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/x', options: {} });
+  const address = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(mac) });
+  await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address, macAddress: mac });
+  await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/x' });
   return { eid, ip: ipOf(address) };
 }
 
 /** `docker rm -f` of that container. */
 async function rm(h: Harness, did: string, poolId: string, c: { eid: string; ip: string }): Promise<void> {
-  await h.service.leave({ networkId: did, endpointId: c.eid });
-  await h.service.deleteEndpoint({ networkId: did, endpointId: c.eid });
-  await h.service.releaseAddress({ poolId, address: c.ip });
+  await h.service.sandboxes.leave({ networkId: did, endpointId: c.eid });
+  await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: c.eid });
+  await h.service.addresses.releaseAddress({ poolId, address: c.ip });
 }
 
 /** `docker network rm` in Docker 20.10's order (IPAM first), or the older one (DeleteNetwork first). */
 async function networkRm(h: Harness, did: string, net: { poolId: string; gateway: string }, order: 'ipam-first' | 'driver-first' = 'ipam-first'): Promise<void> {
   const ipam = async () => {
-    await h.service.releaseAddress({ poolId: net.poolId, address: ipOf(net.gateway) });
-    await h.service.releasePool(net.poolId);
+    await h.service.addresses.releaseAddress({ poolId: net.poolId, address: ipOf(net.gateway) });
+    await h.service.pools.releasePool(net.poolId);
   };
-  if (order === 'driver-first') await h.service.deleteNetwork(did);
+  if (order === 'driver-first') await h.service.networks.deleteNetwork(did);
   await ipam();
-  if (order === 'ipam-first') await h.service.deleteNetwork(did);
+  if (order === 'ipam-first') await h.service.networks.deleteNetwork(did);
 }
 
 function userNetwork(neutron: FakeNeutron, name: string): Promise<string> {
@@ -139,7 +139,7 @@ describe('multi-host, global scope (seed 001)', () => {
     assert.equal(b.service.capabilities().scope, 'global');
     const did = hexId();
     const n = await dockerNetworkCreate(a, { did, subnet: '10.5.0.0/24', gateway: '10.5.0.1' });
-    const gwAgain = await b.service.requestAddress({ poolId: n.poolId, address: '10.5.0.1', options: GATEWAY });
+    const gwAgain = await b.service.addresses.requestAddress({ poolId: n.poolId, address: '10.5.0.1', ...GATEWAY });
     assert.equal(gwAgain, '10.5.0.1/24');
     const ca = await run(a, did, n.poolId);
     const cb = await run(b, did, n.poolId);

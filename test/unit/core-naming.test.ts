@@ -17,19 +17,17 @@ import {
   parseIp,
   prefixLength,
   sameIp,
-} from '../../src/core/cidr.js';
+} from '../../src/common/cidr.js';
+import { DEVICE_OWNER, containerIfName, hostIfName } from '../../src/core/shared/device-names.js';
 import {
-  DEVICE_OWNER,
   SG_DESCRIPTION,
   UNBOUND_PORT_NAME,
-  containerIfName,
   endpointPortName,
   exposedPortsSgName,
-  hostIfName,
   networkName,
   subnetName,
   subnetpoolName,
-} from '../../src/core/naming.js';
+} from '../../src/core/docker/naming.js';
 import {
   TAG_POOL_EXISTING,
   TAG_PORT_EXISTING,
@@ -40,7 +38,7 @@ import {
   idFromTags,
   idTagFilter,
   idTags,
-} from '../../src/core/tags.js';
+} from '../../src/core/docker/tags.js';
 
 const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
 const swarm25 = fc.stringMatching(/^[0-9a-z]{25}$/);

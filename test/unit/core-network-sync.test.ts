@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LABEL_ADOPTED, type DockerEngineApi, type DockerNetworkSpec, type DockerNetworkSummary, nameTag, parseNameTag, syncNetworks } from '../../src/core/network-sync.js';
+import { LABEL_ADOPTED, type DockerEngineApi, type DockerNetworkSpec, type DockerNetworkSummary, nameTag, parseNameTag, syncNetworks } from '../../src/core/docker/network-sync.js';
+import { networkCreateOptions } from '../../src/southbound/docker-engine/client.js';
 import { FakeNeutron } from '../fakes/fake-neutron.js';
-import { GATEWAY, type Harness, hexId, ipOf, makeHarness } from './core-helpers.js';
+import { GATEWAY, type Harness, hexId, ipOf, makeHarness, choices } from './core-helpers.js';
 
 class FakeEngine implements DockerEngineApi {
   readonly nets: Array<DockerNetworkSummary & { poolId: string; gateway: string }> = [];
@@ -20,13 +21,13 @@ class FakeEngine implements DockerEngineApi {
   async createNetwork(spec: DockerNetworkSpec): Promise<string> {
     const id = hexId();
     const s = spec.subnets[0]!;
-    const rp = await this.h.service.requestPool({ addressSpace: 'no_address_space', pool: s.subnet, subPool: '', options: spec.ipamOptions, v6: false });
-    const gateway = await this.h.service.requestAddress({ poolId: rp.poolId, address: s.gateway ?? '', options: GATEWAY });
-    await this.h.service.createNetwork({
+    const rp = await this.h.service.pools.requestPool({ addressSpace: 'no_address_space', pool: s.subnet, subPool: '', neutron: choices(networkCreateOptions(spec).ipamOptions), v6: false });
+    const gateway = await this.h.service.addresses.requestAddress({ poolId: rp.poolId, address: s.gateway ?? '', ...GATEWAY });
+    await this.h.service.networks.createNetwork({
       networkId: id,
       ipv4Data: [{ addressSpace: 'no_address_space', pool: rp.pool, gateway, auxAddresses: {} }],
       ipv6Data: [],
-      genericOptions: spec.options,
+      neutron: choices(networkCreateOptions(spec).options),
       enableIpv6: false,
     });
     this.nets.push({ id, name: spec.name, driver: spec.driver, labels: spec.labels, poolId: rp.poolId, gateway });
@@ -36,9 +37,9 @@ class FakeEngine implements DockerEngineApi {
   async removeNetwork(id: string): Promise<void> {
     const i = this.nets.findIndex((n) => n.id === id);
     const n = this.nets[i]!;
-    await this.h.service.releaseAddress({ poolId: n.poolId, address: ipOf(n.gateway) });
-    await this.h.service.releasePool(n.poolId);
-    await this.h.service.deleteNetwork(id);
+    await this.h.service.addresses.releaseAddress({ poolId: n.poolId, address: ipOf(n.gateway) });
+    await this.h.service.pools.releasePool(n.poolId);
+    await this.h.service.networks.deleteNetwork(id);
     this.nets.splice(i, 1);
   }
 }
@@ -59,7 +60,7 @@ test('a network created on host A appears on host B by name, and goes when A rem
   const a = new FakeEngine(await makeHarness({ neutron, hostId: 'vm' }));
   const b = new FakeEngine(await makeHarness({ neutron, hostId: 'vm-lb' }));
   const opts = { driver: 'kuryr' };
-  const webId = await a.createNetwork({ name: 'web', driver: 'kuryr', ipamDriver: 'kuryr', subnets: [{ subnet: '10.7.0.0/24', gateway: '10.7.0.1' }], enableIpv6: false, options: {}, ipamOptions: {}, labels: {} });
+  const webId = await a.createNetwork({ name: 'web', driver: 'kuryr', ipamDriver: 'kuryr', subnets: [{ subnet: '10.7.0.0/24', gateway: '10.7.0.1' }], enableIpv6: false, shared: false, labels: {} });
   const netId = [...neutron.networks.values()][0]!.id;
 
   assert.deepEqual(actions(await syncNetworks(neutron, a, opts)), ['published web', 'present web']);
@@ -84,7 +85,7 @@ test('a different local network of the same name is reported, not replaced', asy
   const neutron = new FakeNeutron();
   const a = new FakeEngine(await makeHarness({ neutron, hostId: 'vm' }));
   const b = new FakeEngine(await makeHarness({ neutron, hostId: 'vm-lb' }));
-  const spec = (subnet: string): DockerNetworkSpec => ({ name: 'db', driver: 'kuryr', ipamDriver: 'kuryr', subnets: [{ subnet }], enableIpv6: false, options: {}, ipamOptions: {}, labels: {} });
+  const spec = (subnet: string): DockerNetworkSpec => ({ name: 'db', driver: 'kuryr', ipamDriver: 'kuryr', subnets: [{ subnet }], enableIpv6: false, shared: false, labels: {} });
   await a.createNetwork(spec('10.8.0.0/24'));
   await b.createNetwork(spec('10.9.0.0/24'));
   await syncNetworks(neutron, a, { driver: 'kuryr' });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConflictError, NotFoundError } from '../../src/common/errors.js';
-import { GATEWAY, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, poolData, randomMac } from './core-helpers.js';
+import { GATEWAY, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, poolData, randomMac, choices } from './core-helpers.js';
 
 async function userNetwork(h: Awaited<ReturnType<typeof makeHarness>>, name = 'user-net', cidr = '192.168.5.0/24') {
   const net = await h.neutron.createNetwork({ name });
@@ -29,13 +29,13 @@ describe('existing Neutron network', () => {
       assert.deepEqual(h.neutron.subnets.get(subnet.id)!.tags, [poolId]);
 
       const eid = hexId();
-      const addr = await h.service.requestAddress({ poolId, address: '', options: macOption(randomMac()) });
-      await h.service.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac(), options: {} });
-      await h.service.deleteEndpoint({ networkId: did, endpointId: eid });
-      await h.service.releaseAddress({ poolId, address: ipOf(addr) });
-      await h.service.releaseAddress({ poolId, address: ipOf(gateway) });
-      await h.service.releasePool(poolId);
-      await h.service.deleteNetwork(did);
+      const addr = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac()) });
+      await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac() });
+      await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
+      await h.service.addresses.releaseAddress({ poolId, address: ipOf(addr) });
+      await h.service.addresses.releaseAddress({ poolId, address: ipOf(gateway) });
+      await h.service.pools.releasePool(poolId);
+      await h.service.networks.deleteNetwork(did);
 
       assert.deepEqual(h.neutron.networks.get(net.id)?.tags, []);
       assert.deepEqual(h.neutron.subnets.get(subnet.id)?.tags, []);
@@ -67,8 +67,8 @@ describe('existing Neutron network', () => {
     const did = hexId();
     const { poolId } = await dockerNetworkCreate(h, { did, subnet: '10.77.0.0/24', opts: { 'neutron.net.uuid': net.id } });
     assert.equal(h.neutron.subnets.size, 2);
-    await h.service.deleteNetwork(did);
-    await h.service.releasePool(poolId);
+    await h.service.networks.deleteNetwork(did);
+    await h.service.pools.releasePool(poolId);
     assert.deepEqual([...h.neutron.subnets.keys()], [subnet.id]);
     assert.ok(h.neutron.networks.has(net.id));
     assert.equal(h.neutron.pools.size, 0);
@@ -88,11 +88,11 @@ describe('user subnetpools (neutron.pool.uuid / neutron.pool.name)', () => {
       const subnet = [...h.neutron.subnets.values()][0]!;
       assert.equal(subnet.subnetpoolId, pool.id);
       assert.equal(h.neutron.pools.size, 1, 'no kuryrPool created');
-      const addr = await h.service.requestAddress({ poolId: pool.id, address: '', options: macOption(randomMac()) });
-      await h.service.releaseAddress({ poolId: pool.id, address: ipOf(addr) });
-      await h.service.releaseAddress({ poolId: pool.id, address: ipOf(r.gateway) });
-      await h.service.releasePool(pool.id);
-      await h.service.deleteNetwork(did);
+      const addr = await h.service.addresses.requestAddress({ poolId: pool.id, address: '', ...macOption(randomMac()) });
+      await h.service.addresses.releaseAddress({ poolId: pool.id, address: ipOf(addr) });
+      await h.service.addresses.releaseAddress({ poolId: pool.id, address: ipOf(r.gateway) });
+      await h.service.pools.releasePool(pool.id);
+      await h.service.networks.deleteNetwork(did);
       assert.deepEqual([...h.neutron.pools.keys()], [pool.id]);
       assert.deepEqual(h.neutron.pools.get(pool.id)!.tags, []);
       assert.equal(h.neutron.networks.size, 0);
@@ -105,25 +105,25 @@ describe('replays', () => {
   test('CreateNetwork twice for the same DID reuses the network and its subnet', async () => {
     const h = await makeHarness();
     const did = hexId();
-    const rp = await h.service.requestPool({ addressSpace: '', pool: '10.3.0.0/24', subPool: '', options: {}, v6: false });
-    const gw = await h.service.requestAddress({ poolId: rp.poolId, address: '', options: GATEWAY });
-    const req = { networkId: did, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], genericOptions: {}, enableIpv6: false };
-    await h.service.createNetwork(req);
-    await h.service.createNetwork(req);
-    await Promise.all([h.service.createNetwork(req), h.service.createNetwork(req)]);
+    const rp = await h.service.pools.requestPool({ addressSpace: '', pool: '10.3.0.0/24', subPool: '', neutron: choices({}), v6: false });
+    const gw = await h.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...GATEWAY });
+    const req = { networkId: did, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], neutron: choices({}), enableIpv6: false };
+    await h.service.networks.createNetwork(req);
+    await h.service.networks.createNetwork(req);
+    await Promise.all([h.service.networks.createNetwork(req), h.service.networks.createNetwork(req)]);
     assert.equal(h.neutron.networks.size, 1);
     assert.equal(h.neutron.subnets.size, 1);
-    await h.service.deleteNetwork(did);
-    await Promise.all([h.service.deleteNetwork(did), h.service.deleteNetwork(did)]);
+    await h.service.networks.deleteNetwork(did);
+    await Promise.all([h.service.networks.deleteNetwork(did), h.service.networks.deleteNetwork(did)]);
     assert.equal(h.neutron.networks.size, 0);
   });
 
   test('a failed subnet creation removes the network CreateNetwork made', async () => {
     const h = await makeHarness();
     const did = hexId();
-    const rp = await h.service.requestPool({ addressSpace: '', pool: '10.4.0.0/24', subPool: '', options: {}, v6: false });
+    const rp = await h.service.pools.requestPool({ addressSpace: '', pool: '10.4.0.0/24', subPool: '', neutron: choices({}), v6: false });
     h.neutron.failWhen((m) => (m === 'createSubnets' ? new Error('boom') : undefined));
-    await assert.rejects(h.service.createNetwork({ networkId: did, ipv4Data: [poolData(rp.pool, '10.4.0.1/24')], ipv6Data: [], genericOptions: {}, enableIpv6: false }), /boom/);
+    await assert.rejects(h.service.networks.createNetwork({ networkId: did, ipv4Data: [poolData(rp.pool, '10.4.0.1/24')], ipv6Data: [], neutron: choices({}), enableIpv6: false }), /boom/);
     assert.equal(h.neutron.networks.size, 0);
   });
 });

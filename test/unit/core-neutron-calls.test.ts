@@ -6,11 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { NotFoundError, TimeoutError } from '../../src/common/errors.js';
-import { waitForPortActive } from '../../src/core/active-wait.js';
-import type { CoreContext } from '../../src/core/service-context.js';
+import { NotFoundError } from '../../src/common/errors.js';
 import { FakeNeutron } from '../fakes/fake-neutron.js';
-import { DEFAULT_OPTIONS, GATEWAY, type Harness, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, poolData, randomMac } from './core-helpers.js';
+import { GATEWAY, type Harness, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, poolData, randomMac, choices } from './core-helpers.js';
 
 interface Call {
   method: string;
@@ -77,28 +75,28 @@ async function containerRun(h: Harness, take: () => Call[], did: string, poolId:
   const mac = randomMac();
   const seen: Record<string, Call[]> = {};
   take();
-  const addr = await h.service.requestAddress({ poolId, address: '', options: macOption(mac) });
+  const addr = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(mac) });
   seen.requestAddress = take();
   within(cold ? 'RequestAddress (cold)' : 'RequestAddress', seen.requestAddress, cold ? BUDGET.requestAddressCold : BUDGET.requestAddressWarm);
-  await h.service.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac, options: {} });
+  await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac });
   seen.createEndpoint = take();
   within('CreateEndpoint', seen.createEndpoint, BUDGET.createEndpoint);
-  await h.service.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab', options: {} });
+  await h.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab' });
   seen.join = take();
   within('Join', seen.join, BUDGET.join);
-  await h.service.programExternalConnectivity({ networkId: did, endpointId: eid, exposedPorts: [] });
+  await h.service.connectivity.programExternalConnectivity({ networkId: did, endpointId: eid, exposedPorts: [] });
   seen.program = take();
   within('ProgramExternalConnectivity (no ports)', seen.program, BUDGET.programEmpty);
-  await h.service.revokeExternalConnectivity({ networkId: did, endpointId: eid });
+  await h.service.connectivity.revokeExternalConnectivity({ networkId: did, endpointId: eid });
   seen.revoke = take();
   within('RevokeExternalConnectivity (nothing exposed)', seen.revoke, BUDGET.revoke);
-  await h.service.leave({ networkId: did, endpointId: eid });
+  await h.service.sandboxes.leave({ networkId: did, endpointId: eid });
   seen.leave = take();
   within('Leave', seen.leave, BUDGET.leave);
-  await h.service.deleteEndpoint({ networkId: did, endpointId: eid });
+  await h.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
   seen.deleteEndpoint = take();
   within('DeleteEndpoint', seen.deleteEndpoint, BUDGET.deleteEndpoint);
-  await h.service.releaseAddress({ poolId, address: ipOf(addr) });
+  await h.service.addresses.releaseAddress({ poolId, address: ipOf(addr) });
   seen.releaseAddress = take();
   within('ReleaseAddress', seen.releaseAddress, BUDGET.releaseAddress);
   assert.equal(h.neutron.userPorts().length, 0);
@@ -137,19 +135,19 @@ describe('Neutron calls per Docker verb (docker run --rm)', () => {
     const did = hexId();
     const eid = hexId();
     const { poolId } = await dockerNetworkCreate(h1, { did, subnet: '10.3.0.0/24' });
-    const addr = await h1.service.requestAddress({ poolId, address: '', options: macOption(randomMac()) });
-    await h1.service.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac(), options: {} });
+    const addr = await h1.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac()) });
+    await h1.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac() });
     const h2 = await makeHarness({ neutron, binder: h1.binder });
-    await h2.service.programExternalConnectivity({ networkId: did, endpointId: eid, exposedPorts: [{ proto: 6, port: 80 }] });
-    const j = await h2.service.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab', options: {} });
+    await h2.service.connectivity.programExternalConnectivity({ networkId: did, endpointId: eid, exposedPorts: [{ proto: 6, port: 80 }] });
+    const j = await h2.service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab' });
     assert.equal(j.gateway, '10.3.0.1');
-    await h2.service.revokeExternalConnectivity({ networkId: did, endpointId: eid });
+    await h2.service.connectivity.revokeExternalConnectivity({ networkId: did, endpointId: eid });
     assert.equal(neutron.securityGroups.size, 0);
-    await h2.service.deleteEndpoint({ networkId: did, endpointId: eid });
-    await h2.service.releaseAddress({ poolId, address: ipOf(addr) });
-    await h2.service.releaseAddress({ poolId, address: '10.3.0.1' });
-    await h2.service.releasePool(poolId);
-    await h2.service.deleteNetwork(did);
+    await h2.service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
+    await h2.service.addresses.releaseAddress({ poolId, address: ipOf(addr) });
+    await h2.service.addresses.releaseAddress({ poolId, address: '10.3.0.1' });
+    await h2.service.pools.releasePool(poolId);
+    await h2.service.networks.deleteNetwork(did);
     assert.ok(neutron.isEmptyExcept());
   });
 });
@@ -161,13 +159,13 @@ describe('look-up caches heal on a stale entry (global scope: another host chang
     const h2 = await makeHarness({ neutron, hostId: 'host-2', options: { capabilityScope: 'global' } });
     const did = hexId();
     const { poolId, gateway } = await dockerNetworkCreate(h1, { did, subnet: '10.4.0.0/24' });
-    await h2.service.releaseAddress({ poolId, address: ipOf(gateway) });
-    await h2.service.releasePool(poolId);
-    await h2.service.deleteNetwork(did);
+    await h2.service.addresses.releaseAddress({ poolId, address: ipOf(gateway) });
+    await h2.service.pools.releasePool(poolId);
+    await h2.service.networks.deleteNetwork(did);
     const named = (e: unknown) => e instanceof NotFoundError && e.message.includes(did) && e.message.includes('no Neutron network');
-    await assert.rejects(h1.service.createEndpoint({ networkId: did, endpointId: hexId(), address: '10.4.0.9/24', options: {} }), named);
-    await assert.rejects(h1.service.join({ networkId: did, endpointId: hexId(), sandboxKey: '/x', options: {} }), named);
-    await assert.rejects(h1.service.requestAddress({ poolId, address: '', options: macOption(randomMac()) }), NotFoundError);
+    await assert.rejects(h1.service.endpoints.createEndpoint({ networkId: did, endpointId: hexId(), address: '10.4.0.9/24' }), named);
+    await assert.rejects(h1.service.sandboxes.join({ networkId: did, endpointId: hexId(), sandboxKey: '/x' }), named);
+    await assert.rejects(h1.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac()) }), NotFoundError);
   });
 
   test('the Docker network now maps to another Neutron network: CreateEndpoint retries with a fresh look-up', async () => {
@@ -183,7 +181,7 @@ describe('look-up caches heal on a stale entry (global scope: another host chang
     const moved = await neutron.createNetwork({ name: 'moved' });
     await neutron.setTags('networks', moved.id, [...old.tags]);
     await neutron.createSubnet({ name: 'kuryr-subnet-10.5.0.0/24', networkId: moved.id, ipVersion: 4, cidr: '10.5.0.0/24', subnetpoolId: poolId, gatewayIp: '10.5.0.1' });
-    await h.service.createEndpoint({ networkId: did, endpointId: eid, address: '10.5.0.20/24', macAddress: randomMac(), options: {} });
+    await h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: '10.5.0.20/24', macAddress: randomMac() });
     const port = neutron.userPorts()[0]!;
     assert.equal(port.networkId, moved.id);
     assert.equal(h.binder.plugged.get(port.id)?.networkId, moved.id);
@@ -194,56 +192,24 @@ describe('look-up caches heal on a stale entry (global scope: another host chang
     const h1 = await makeHarness({ neutron });
     const h2 = await makeHarness({ neutron, hostId: 'host-2' });
     const did = hexId();
-    const rp = await h1.service.requestPool({ addressSpace: 'x', pool: '10.6.0.0/24', subPool: '', options: {}, v6: false });
-    const gw = await h1.service.requestAddress({ poolId: rp.poolId, address: '', options: GATEWAY });
-    await h1.service.createNetwork({ networkId: did, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], genericOptions: {}, enableIpv6: false });
-    const a1 = await h1.service.requestAddress({ poolId: rp.poolId, address: '', options: macOption(randomMac()) });
-    await h1.service.releaseAddress({ poolId: rp.poolId, address: ipOf(a1) });
+    const rp = await h1.service.pools.requestPool({ addressSpace: 'x', pool: '10.6.0.0/24', subPool: '', neutron: choices({}), v6: false });
+    const gw = await h1.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...GATEWAY });
+    await h1.service.networks.createNetwork({ networkId: did, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], neutron: choices({}), enableIpv6: false });
+    const a1 = await h1.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(randomMac()) });
+    await h1.service.addresses.releaseAddress({ poolId: rp.poolId, address: ipOf(a1) });
     // Elsewhere the network is rebuilt on the same pool: a new subnet (and network) behind the PoolID.
-    await h2.service.deleteNetwork(did);
+    await h2.service.networks.deleteNetwork(did);
     const did2 = hexId();
-    await h2.service.createNetwork({ networkId: did2, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], genericOptions: {}, enableIpv6: false });
+    await h2.service.networks.createNetwork({ networkId: did2, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], neutron: choices({}), enableIpv6: false });
     const fresh = [...neutron.subnets.values()][0]!;
     // h2 allocates an address; h1's cached subnet is the old one, yet it releases the port.
-    const a3 = await h2.service.requestAddress({ poolId: rp.poolId, address: '', options: macOption(randomMac()) });
-    await h1.service.releaseAddress({ poolId: rp.poolId, address: ipOf(a3) });
+    const a3 = await h2.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(randomMac()) });
+    await h1.service.addresses.releaseAddress({ poolId: rp.poolId, address: ipOf(a3) });
     assert.equal(neutron.userPorts().length, 0);
     // RequestAddress on the stale entry hits a 404 and re-reads the pool's subnet.
-    const a2 = await h1.service.requestAddress({ poolId: rp.poolId, address: '', options: macOption(randomMac()) });
+    const a2 = await h1.service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(randomMac()) });
     assert.equal(neutron.userPorts()[0]!.fixedIps[0]!.subnetId, fresh.id);
-    await h1.service.releaseAddress({ poolId: rp.poolId, address: ipOf(a2) });
+    await h1.service.addresses.releaseAddress({ poolId: rp.poolId, address: ipOf(a2) });
     assert.equal(neutron.userPorts().length, 0);
-  });
-});
-
-describe('ACTIVE wait', () => {
-  /** A context whose clock advances only by the sleeps; the port turns ACTIVE after `afterGets` reads. */
-  function clockCtx(afterGets: number, activeTimeoutMs: number) {
-    let t = 0;
-    let gets = 0;
-    const sleeps: number[] = [];
-    const ctx = {
-      options: { ...DEFAULT_OPTIONS, activeTimeoutMs },
-      now: () => t,
-      sleep: async (ms: number) => {
-        sleeps.push(ms);
-        t += ms;
-      },
-      neutron: { getPort: async () => ({ status: ++gets >= afterGets ? 'ACTIVE' : 'DOWN' }) },
-    } as unknown as CoreContext;
-    return { ctx, sleeps, gets: () => gets };
-  }
-
-  test('polls at once, then from 50 ms growing to 300 ms', async () => {
-    const c = clockCtx(9, 10_000);
-    await waitForPortActive(c.ctx, 'p');
-    assert.deepEqual(c.sleeps, [50, 75, 113, 170, 255, 300, 300, 300]);
-    assert.equal(c.gets(), 9);
-  });
-
-  test('keeps activeTimeoutMs: TimeoutError once the deadline has passed, last sleep cut to it', async () => {
-    const c = clockCtx(Number.POSITIVE_INFINITY, 1000);
-    await assert.rejects(waitForPortActive(c.ctx, 'p'), (e: unknown) => e instanceof TimeoutError && e.message.includes('1000 ms'));
-    assert.equal(c.sleeps.reduce((a, b) => a + b, 0), 1000);
   });
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { OVS_VIF_DETAILS } from '../fakes/fake-neutron.js';
-import { GATEWAY, HOST, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, poolData, randomMac } from './core-helpers.js';
+import { GATEWAY, HOST, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, poolData, randomMac, choices } from './core-helpers.js';
 
 describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.0.1', () => {
   test('each step leaves exactly the spec §2.5 state, and nothing at the end', async () => {
@@ -16,7 +16,7 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
     const mac = randomMac();
 
     // RequestPool
-    const rp = await service.requestPool({ addressSpace: 'no_address_space', pool: '10.0.0.0/16', subPool: '10.0.0.0/24', options: {}, v6: false });
+    const rp = await service.pools.requestPool({ addressSpace: 'no_address_space', pool: '10.0.0.0/16', subPool: '10.0.0.0/24', neutron: choices({}), v6: false });
     assert.deepEqual(rp, { poolId: rp.poolId, pool: '10.0.0.0/24', data: {} });
     const pool = neutron.pools.get(rp.poolId);
     assert.ok(pool);
@@ -29,13 +29,13 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
     assert.equal(neutron.networks.size, 0);
 
     // RequestAddress gateway: no subnet yet, echoed with the pool prefix
-    const gw = await service.requestAddress({ poolId: rp.poolId, address: '10.0.0.1', options: GATEWAY });
+    const gw = await service.addresses.requestAddress({ poolId: rp.poolId, address: '10.0.0.1', ...GATEWAY });
     assert.equal(gw, '10.0.0.1/24');
     assert.equal(neutron.subnets.size, 0);
     assert.equal(neutron.ports.size, 0);
 
     // CreateNetwork
-    await service.createNetwork({ networkId: did, ipv4Data: [poolData('10.0.0.0/24', gw)], ipv6Data: [], genericOptions: {}, enableIpv6: false });
+    await service.networks.createNetwork({ networkId: did, ipv4Data: [poolData('10.0.0.0/24', gw)], ipv6Data: [], neutron: choices({}), enableIpv6: false });
     assert.equal(neutron.networks.size, 1);
     const net = [...neutron.networks.values()][0]!;
     assert.equal(net.name, `kuryr-net-${did.slice(0, 8)}`);
@@ -53,7 +53,7 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
     assert.equal(neutron.userPorts().length, 0);
 
     // RequestAddress for the container (with Docker's MAC)
-    const addr = await service.requestAddress({ poolId: rp.poolId, address: '', options: macOption(mac) });
+    const addr = await service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(mac) });
     assert.match(addr, /^10\.0\.0\.\d+\/24$/);
     let ports = neutron.userPorts();
     assert.equal(ports.length, 1);
@@ -69,7 +69,7 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
     assert.equal(port.hostId, '');
 
     // CreateEndpoint
-    const ce = await service.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac, options: {} });
+    const ce = await service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: mac });
     assert.deepEqual(ce, {});
     ports = neutron.userPorts();
     assert.equal(ports.length, 1);
@@ -95,30 +95,30 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
 
     // Join / Leave: no change
     const before = JSON.stringify([...neutron.ports.values()]);
-    const j = await service.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab', options: {} });
+    const j = await service.sandboxes.join({ networkId: did, endpointId: eid, sandboxKey: '/var/run/docker/netns/0123456789ab' });
     assert.deepEqual(j, { srcName: `t_c${port.id.slice(0, 11)}`, dstPrefix: 'eth', gateway: '10.0.0.1', staticRoutes: [], disableGatewayService: true });
-    assert.deepEqual(await service.endpointOperInfo({ networkId: did, endpointId: eid }), { status: 'ACTIVE' });
-    await service.leave({ networkId: did, endpointId: eid });
+    assert.deepEqual(await service.sandboxes.endpointOperInfo({ networkId: did, endpointId: eid }), { status: 'ACTIVE' });
+    await service.sandboxes.leave({ networkId: did, endpointId: eid });
     assert.equal(JSON.stringify([...neutron.ports.values()]), before);
 
     // DeleteEndpoint: unplugged, EID tags gone, port still compute:kuryr
-    await service.deleteEndpoint({ networkId: did, endpointId: eid });
+    await service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
     assert.equal(binder.plugged.size, 0);
     port = neutron.ports.get(port.id)!;
     assert.ok(port);
     assert.deepEqual(port.tags, ['compute:kuryr']);
 
     // ReleaseAddress: port deleted
-    await service.releaseAddress({ poolId: rp.poolId, address: ipOf(addr) });
+    await service.addresses.releaseAddress({ poolId: rp.poolId, address: ipOf(addr) });
     assert.equal(neutron.userPorts().length, 0);
 
     // ReleaseAddress(gw) → ReleasePool → DeleteNetwork
-    await service.releaseAddress({ poolId: rp.poolId, address: '10.0.0.1' });
+    await service.addresses.releaseAddress({ poolId: rp.poolId, address: '10.0.0.1' });
     assert.equal(neutron.subnets.size, 1);
-    await service.releasePool(rp.poolId);
+    await service.pools.releasePool(rp.poolId);
     assert.equal(neutron.pools.size, 0);
     assert.equal(neutron.subnets.size, 0);
-    await service.deleteNetwork(did);
+    await service.networks.deleteNetwork(did);
     assert.equal(neutron.networks.size, 0);
     assert.equal(neutron.ports.size, 0);
     assert.ok(neutron.isEmptyExcept());
@@ -129,26 +129,26 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
     const { neutron, service } = h;
     const did = hexId();
     const eid = hexId();
-    const rp = await service.requestPool({ addressSpace: 'x', pool: '10.0.0.0/16', subPool: '10.0.0.0/24', options: {}, v6: false });
-    const gw = await service.requestAddress({ poolId: rp.poolId, address: '10.0.0.1', options: GATEWAY });
-    await service.createNetwork({ networkId: did, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], genericOptions: {}, enableIpv6: false });
-    const addr = await service.requestAddress({ poolId: rp.poolId, address: '', options: macOption(randomMac()) });
-    await service.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac(), options: {} });
-    await service.deleteEndpoint({ networkId: did, endpointId: eid });
-    await service.releaseAddress({ poolId: rp.poolId, address: ipOf(addr) });
+    const rp = await service.pools.requestPool({ addressSpace: 'x', pool: '10.0.0.0/16', subPool: '10.0.0.0/24', neutron: choices({}), v6: false });
+    const gw = await service.addresses.requestAddress({ poolId: rp.poolId, address: '10.0.0.1', ...GATEWAY });
+    await service.networks.createNetwork({ networkId: did, ipv4Data: [poolData(rp.pool, gw)], ipv6Data: [], neutron: choices({}), enableIpv6: false });
+    const addr = await service.addresses.requestAddress({ poolId: rp.poolId, address: '', ...macOption(randomMac()) });
+    await service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address: addr, macAddress: randomMac() });
+    await service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
+    await service.addresses.releaseAddress({ poolId: rp.poolId, address: ipOf(addr) });
 
-    await service.deleteNetwork(did);
+    await service.networks.deleteNetwork(did);
     assert.equal(neutron.networks.size, 0);
     assert.equal(neutron.subnets.size, 0);
     assert.equal(neutron.pools.size, 1);
-    await service.releaseAddress({ poolId: rp.poolId, address: '10.0.0.1' });
-    await service.releasePool(rp.poolId);
+    await service.addresses.releaseAddress({ poolId: rp.poolId, address: '10.0.0.1' });
+    await service.pools.releasePool(rp.poolId);
     assert.ok(neutron.isEmptyExcept());
     // Replays of every delete are successes.
-    await service.releasePool(rp.poolId);
-    await service.releaseAddress({ poolId: rp.poolId, address: '10.0.0.1' });
-    await service.deleteNetwork(did);
-    await service.deleteEndpoint({ networkId: did, endpointId: eid });
+    await service.pools.releasePool(rp.poolId);
+    await service.addresses.releaseAddress({ poolId: rp.poolId, address: '10.0.0.1' });
+    await service.networks.deleteNetwork(did);
+    await service.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
   });
 
   test('works with DHCP on: the DHCP port holds an address, containers get others, removal still complete', async () => {
@@ -159,15 +159,15 @@ describe('seed flow: --subnet 10.0.0.0/16 --ip-range 10.0.0.0/24 --gateway 10.0.
     assert.ok(dhcp);
     const addrs = new Set<string>();
     for (let i = 0; i < 3; i++) {
-      const a = await h.service.requestAddress({ poolId, address: '', options: macOption(randomMac()) });
+      const a = await h.service.addresses.requestAddress({ poolId, address: '', ...macOption(randomMac()) });
       addrs.add(ipOf(a));
     }
     assert.equal(addrs.size, 3);
     assert.ok(!addrs.has(dhcp.fixedIps[0]!.ipAddress));
-    for (const a of addrs) await h.service.releaseAddress({ poolId, address: a });
-    await h.service.releaseAddress({ poolId, address: '10.1.0.1' });
-    await h.service.releasePool(poolId);
-    await h.service.deleteNetwork(did);
+    for (const a of addrs) await h.service.addresses.releaseAddress({ poolId, address: a });
+    await h.service.addresses.releaseAddress({ poolId, address: '10.1.0.1' });
+    await h.service.pools.releasePool(poolId);
+    await h.service.networks.deleteNetwork(did);
     assert.ok(h.neutron.isEmptyExcept());
     assert.equal(h.neutron.ports.size, 0);
   });

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BindingError } from '../../src/common/errors.js';
-import type { Vif } from '../../src/core/binder.js';
+import type { Vif } from '../../src/core/shared/binder.js';
 import { VethBinder } from '../../src/southbound/dataplane/binder.js';
 import type { Exec, ExecOptions, ExecResult } from '../../src/southbound/dataplane/exec.js';
-import { containerIfName, hostIfName } from '../../src/southbound/dataplane/names.js';
+import { containerIfName, hostIfName } from '../../src/core/shared/device-names.js';
 
 const PORT = '3f2a9c1e-7b44-4c1d-9f0a-1234567890ab';
 const NET = '529e1043-f2aa-4bcd-8000-000000000000';

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { NotFoundError } from '../../src/common/errors.js';
-import type { JoinResult } from '../../src/core/libnetwork.js';
+import type { JoinResult } from '../../src/core/docker/libnetwork.js';
 import { FakeLibnetwork, type ServiceMethod } from '../fakes/fake-libnetwork.js';
 import { usePluginSocket } from '../fakes/plugin-socket.js';
 
@@ -106,12 +106,30 @@ function assertShape(path: string, ours: unknown, theirs: Json): void {
   }
 }
 
+/** The typed Neutron choices carry every `neutron.*` option of the wire map (empty = not given). */
+function assertChoices(choices: Json, options: Json): void {
+  const o = options ?? {};
+  const pick = (uuidOption: string, nameOption: string) => ({
+    ...(o[uuidOption] ? { uuid: o[uuidOption] } : {}),
+    ...(o[nameOption] ? { name: o[nameOption] } : {}),
+    uuidOption,
+    nameOption,
+  });
+  assert.deepEqual(choices, {
+    network: pick('neutron.net.uuid', 'neutron.net.name'),
+    shared: ['1', 't', 'true', 'on', 'y', 'yes'].includes(String(o['neutron.net.shared'] ?? '').toLowerCase()),
+    sharedOption: 'neutron.net.shared',
+    v4: { subnet: pick('neutron.subnet.uuid', 'neutron.subnet.name'), pool: pick('neutron.pool.uuid', 'neutron.pool.name') },
+    v6: { subnet: pick('neutron.subnet.v6.uuid', 'neutron.subnet.v6.name'), pool: pick('neutron.pool.v6.uuid', 'neutron.pool.v6.name') },
+  });
+}
+
 /** Checks that the decoded domain request carries what the wire request said. */
 function assertDomainArg(path: string, req: Json, arg: Json): void {
   switch (path) {
     case '/NetworkDriver.CreateNetwork':
       assert.equal(arg.networkId, req.NetworkID);
-      assert.deepEqual(arg.genericOptions, req.Options['com.docker.network.generic']);
+      assertChoices(arg.neutron, req.Options['com.docker.network.generic']);
       assert.equal(arg.enableIpv6, req.Options['com.docker.network.enable_ipv6']);
       assert.deepEqual(arg.ipv4Data.map((d: Json) => [d.pool, d.gateway]), req.IPv4Data.map((d: Json) => [d.Pool, d.Gateway]));
       assert.deepEqual(arg.ipv6Data.map((d: Json) => [d.pool, d.gateway]), req.IPv6Data.map((d: Json) => [d.Pool, d.Gateway]));
@@ -120,7 +138,8 @@ function assertDomainArg(path: string, req: Json, arg: Json): void {
       assert.equal(arg.endpointId, req.EndpointID);
       assert.equal(arg.address, req.Interface.Address || undefined);
       assert.equal(arg.macAddress, req.Interface.MacAddress || undefined);
-      assert.deepEqual(arg.options, req.Options);
+      // Endpoint options carry nothing core reads; they stay at the edge.
+      assert.equal(arg.options, undefined);
       break;
     case '/NetworkDriver.Join':
       assert.equal(arg.sandboxKey, req.SandboxKey);
@@ -129,10 +148,16 @@ function assertDomainArg(path: string, req: Json, arg: Json): void {
       assert.equal(arg, req.NetworkID);
       break;
     case '/IpamDriver.RequestPool':
-      assert.deepEqual(arg, { addressSpace: req.AddressSpace, pool: req.Pool, subPool: req.SubPool, options: req.Options, v6: req.V6 });
+      assert.deepEqual({ ...arg, neutron: undefined }, { addressSpace: req.AddressSpace, pool: req.Pool, subPool: req.SubPool, neutron: undefined, v6: req.V6 });
+      assertChoices(arg.neutron, req.Options);
       break;
     case '/IpamDriver.RequestAddress':
-      assert.deepEqual(arg, { poolId: req.PoolID, address: req.Address, options: req.Options ?? {} });
+      assert.deepEqual(arg, {
+        poolId: req.PoolID,
+        address: req.Address,
+        gateway: req.Options?.RequestAddressType === 'com.docker.network.gateway',
+        ...(req.Options?.['com.docker.network.endpoint.macaddress'] ? { macAddress: req.Options['com.docker.network.endpoint.macaddress'] } : {}),
+      });
       break;
     case '/IpamDriver.ReleaseAddress':
       assert.deepEqual(arg, { poolId: req.PoolID, address: req.Address });

@@ -6,6 +6,7 @@ import { isCidr } from '../../src/northbound/docker/api.js';
 import { dockerRoutes } from '../../src/northbound/docker/routes.js';
 import { FakeLibnetwork } from '../fakes/fake-libnetwork.js';
 import { usePluginSocket } from '../fakes/plugin-socket.js';
+import type { NeutronChoices } from '../../src/core/docker/libnetwork.js';
 
 const NID = '7c985a2ca4133d449b44f1f6d33aa63507a5086c868c3d14a7ba9ea3c7876129';
 const EID = '91bab4e36c0614efcd00aac73f3cb320335074525d278b310a382652ca95fa0a';
@@ -185,11 +186,15 @@ describe('docker request validation', () => {
     await expectErr(rp, withField(rp, ['Options'], { 'neutron.pool.uid': 'x' }), 400, /Options\["neutron\.pool\.uid"\]: unknown option neutron\.pool\.uid/);
     const r = await post(cn, gen({ 'neutron.net.shared': true, 'neutron.net.name': 'n1', 'com.example.other': 5 }));
     assert.equal(r.status, 200, r.text);
-    const arg = fake.argsOf('createNetwork').at(-1) as { genericOptions: unknown; enableIpv6: boolean };
-    assert.deepEqual(arg.genericOptions, { 'neutron.net.shared': 'true', 'neutron.net.name': 'n1', 'com.example.other': '5' });
+    const arg = fake.argsOf('createNetwork').at(-1) as { neutron: NeutronChoices; enableIpv6: boolean };
+    // `true` was stringified and read as oslo's bool; the name arrives typed; other keys are not core's business.
+    assert.equal(arg.neutron.shared, true);
+    assert.deepEqual(arg.neutron.network, { name: 'n1', uuidOption: 'neutron.net.uuid', nameOption: 'neutron.net.name' });
     assert.equal(arg.enableIpv6, true);
     assert.equal((await post(rp, withField(rp, ['Options'], null))).status, 200);
-    assert.deepEqual((fake.argsOf('requestPool').at(-1) as { options: unknown }).options, {});
+    const none = (fake.argsOf('requestPool').at(-1) as { neutron: NeutronChoices }).neutron;
+    assert.equal(none.shared, false);
+    for (const p of [none.network, none.v4.pool, none.v4.subnet, none.v6.pool, none.v6.subnet]) assert.deepEqual([p.uuid, p.name], [undefined, undefined]);
   });
 
   it('never crashes or hangs on random bodies (fuzz)', async () => {

@@ -7,7 +7,7 @@ import { dispatch, packageVersion, UsageError, type Command } from '../../src/bi
 import { formatPorts, portRow } from '../../src/bin/ports.js';
 import { loadConfig } from '../../src/config/load.js';
 import { unimplementedOptions } from '../../src/config/show.js';
-import type { Port } from '../../src/core/neutron-types.js';
+import type { Port } from '../../src/core/shared/neutron-types.js';
 
 function table(seen: unknown[]): Command[] {
   return [

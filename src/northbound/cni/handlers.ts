@@ -2,7 +2,7 @@
  * The daemon's CNI dispatcher: decode → one core use case → encode. Handlers return the plugin's
  * stdout object (`{}` for none) or throw; `errors.ts` maps throws once.
  */
-import type { PodNetworkService } from '../../core/pod-network.js';
+import type { PodNetworkService } from '../../core/pod/pod-network.js';
 import { CNI_CODES, versionReply } from './protocol.js';
 import { CniError, decodeCall, encodeResult, validAttachments, type DecodedCall } from './wire.js';
 

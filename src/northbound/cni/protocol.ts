@@ -15,7 +15,7 @@ export const SOCKET_CONFIG_KEY = 'kuryr_socket';
 /** The one daemon method: `POST /Cni.Exec` with a `DaemonRequest`, answered 200 with the plugin's stdout object (or `{}`) or non-200 with a `CniErrorBody`. */
 export const DAEMON_METHOD = 'Cni.Exec';
 
-/** Error codes of the CNI spec (§Error codes, plus libcni's 8 and 999) and ours (≥ 100). */
+/** Error codes of the CNI spec (its "Error codes" section, plus libcni's 8 and 999) and ours (≥ 100). */
 export const CNI_CODES = {
   incompatibleVersion: 1,
   unsupportedField: 2,

@@ -1,12 +1,12 @@
 /**
- * The node daemon's API: one method, `POST /Cni.Exec`, on a unix socket (spec §1.7: configurable,
+ * The node daemon's API: one method, `POST /Cni.Exec`, on a unix socket (docs/cni.md: configurable,
  * unlike kuryr's hard-coded localhost:5036). Built on the shared method-table server.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/log.js';
-import type { PodNetworkService } from '../../core/pod-network.js';
+import type { PodNetworkService } from '../../core/pod/pod-network.js';
 import { createMethodServer, type CallDescription, type MethodServer } from '../http/method-server.js';
 import { cniError } from './errors.js';
 import { createCniHandler } from './handlers.js';

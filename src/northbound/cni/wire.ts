@@ -1,9 +1,9 @@
 /**
- * CNI wire format (spec 1.1 §2, §5): decoding the forwarded environment and network configuration
+ * CNI wire format (CNI 1.1 specification: the environment parameters and the result types; docs/cni.md): decoding the forwarded environment and network configuration
  * into core requests, and encoding an attachment as the ADD result of the requested cniVersion.
  */
 import { InvalidInputError } from '../../common/errors.js';
-import type { PodAttachment, PodRef } from '../../core/pod-model.js';
+import type { PodAttachment, PodRef } from '../../core/pod/pod-model.js';
 import { CNI_CODES, SUPPORTED_VERSIONS, type DaemonRequest } from './protocol.js';
 
 /** A CNI error raised by the adapter itself, with its spec code. */

@@ -2,7 +2,7 @@
  * Docker libnetwork remote-driver wire types, copied from moby
  * `libnetwork/drivers/remote/api/api.go` and `libnetwork/ipams/remote/api/api.go`
  * (PascalCase exactly as on the wire), plus one zod schema per request.
- * Validation follows kuryr-libnetwork.md §3 with its noted bugs fixed (see docs/docker-api.md).
+ * Validation follows the Python driver's JSON schemas with their bugs fixed (see docs/docker-api.md).
  */
 import { isAbsolute } from 'node:path';
 import { isIP } from 'node:net';
@@ -88,7 +88,7 @@ const neutronOptions = (checkNames: boolean) =>
       return out;
     });
 
-/** driverapi.IPAMData: one address pool of a network (Gateway optional for both families, fixing Q11). */
+/** driverapi.IPAMData: one address pool of a network (Gateway optional for both families; the Python schema required it for IPv6). */
 const ipamData = (f: 4 | 6) =>
   z.object({
     AddressSpace: str(),

@@ -2,7 +2,7 @@
  * The Docker method table: `/Plugin.Activate`, 14 `/NetworkDriver.*` and 6 `/IpamDriver.*` verbs.
  * Each handler is decode → one LibnetworkService call → encode; errors are thrown, never written.
  */
-import type { LibnetworkService } from '../../core/libnetwork.js';
+import type { LibnetworkService } from '../../core/docker/libnetwork.js';
 import type { MethodHandler } from '../http/method-server.js';
 import * as api from './api.js';
 import * as t from './translate.js';
@@ -21,36 +21,36 @@ export function dockerRoutes(service: LibnetworkService): Map<string, MethodHand
   // ---- NetworkDriver
   route('NetworkDriver.GetCapabilities', () => t.capabilitiesToWire(service.capabilities()));
   route('NetworkDriver.CreateNetwork', async (b, m) => {
-    await service.createNetwork(t.createNetworkToDomain(api.decode(api.CreateNetworkRequestSchema, b, m)));
+    await service.networks.createNetwork(t.createNetworkToDomain(api.decode(api.CreateNetworkRequestSchema, b, m)));
     return EMPTY();
   });
   route('NetworkDriver.DeleteNetwork', async (b, m) => {
-    await service.deleteNetwork(t.networkIdToDomain(api.decode(api.DeleteNetworkRequestSchema, b, m)));
+    await service.networks.deleteNetwork(t.networkIdToDomain(api.decode(api.DeleteNetworkRequestSchema, b, m)));
     return EMPTY();
   });
-  // Swarm-manager verbs: no Neutron work (kuryr-libnetwork.md §4.4).
+  // Swarm-manager verbs: no Neutron work, as in the Python driver.
   route('NetworkDriver.AllocateNetwork', (b, m) =>
     t.allocateNetworkToWire(api.decode(api.AllocateNetworkRequestSchema, b, m)),
   );
   route('NetworkDriver.FreeNetwork', (b, m) => (api.decode(api.FreeNetworkRequestSchema, b, m), EMPTY()));
   route('NetworkDriver.CreateEndpoint', async (b, m) => {
     const req = t.createEndpointToDomain(api.decode(api.CreateEndpointRequestSchema, b, m));
-    return t.createEndpointToWire(await service.createEndpoint(req));
+    return t.createEndpointToWire(await service.endpoints.createEndpoint(req));
   });
   route('NetworkDriver.EndpointOperInfo', async (b, m) => {
     const ref = t.endpointRefToDomain(api.decode(api.EndpointInfoRequestSchema, b, m));
-    return t.endpointOperInfoToWire(await service.endpointOperInfo(ref));
+    return t.endpointOperInfoToWire(await service.sandboxes.endpointOperInfo(ref));
   });
   route('NetworkDriver.DeleteEndpoint', async (b, m) => {
-    await service.deleteEndpoint(t.endpointRefToDomain(api.decode(api.DeleteEndpointRequestSchema, b, m)));
+    await service.endpoints.deleteEndpoint(t.endpointRefToDomain(api.decode(api.DeleteEndpointRequestSchema, b, m)));
     return EMPTY();
   });
   route('NetworkDriver.Join', async (b, m) => {
     const req = t.joinToDomain(api.decode(api.JoinRequestSchema, b, m));
-    return t.joinToWire(await service.join(req));
+    return t.joinToWire(await service.sandboxes.join(req));
   });
   route('NetworkDriver.Leave', async (b, m) => {
-    await service.leave(t.endpointRefToDomain(api.decode(api.LeaveRequestSchema, b, m)));
+    await service.sandboxes.leave(t.endpointRefToDomain(api.decode(api.LeaveRequestSchema, b, m)));
     return EMPTY();
   });
   // Discovery notifications carry nothing Kuryr uses (Neutron is the shared state); validated, then ignored.
@@ -58,12 +58,12 @@ export function dockerRoutes(service: LibnetworkService): Map<string, MethodHand
   route('NetworkDriver.DiscoverDelete', (b, m) => (api.decode(api.DiscoveryNotificationSchema, b, m), EMPTY()));
   route('NetworkDriver.ProgramExternalConnectivity', async (b, m) => {
     const req = api.decode(api.ProgramExternalConnectivityRequestSchema, b, m);
-    await service.programExternalConnectivity(t.programExternalConnectivityToDomain(req));
+    await service.connectivity.programExternalConnectivity(t.programExternalConnectivityToDomain(req));
     return EMPTY();
   });
   route('NetworkDriver.RevokeExternalConnectivity', async (b, m) => {
     const req = api.decode(api.RevokeExternalConnectivityRequestSchema, b, m);
-    await service.revokeExternalConnectivity(t.endpointRefToDomain(req));
+    await service.connectivity.revokeExternalConnectivity(t.endpointRefToDomain(req));
     return EMPTY();
   });
 
@@ -72,18 +72,18 @@ export function dockerRoutes(service: LibnetworkService): Map<string, MethodHand
   route('IpamDriver.GetDefaultAddressSpaces', () => t.addressSpacesToWire(service.defaultAddressSpaces()));
   route('IpamDriver.RequestPool', async (b, m) => {
     const req = t.requestPoolToDomain(api.decode(api.RequestPoolRequestSchema, b, m));
-    return t.requestPoolToWire(await service.requestPool(req));
+    return t.requestPoolToWire(await service.pools.requestPool(req));
   });
   route('IpamDriver.ReleasePool', async (b, m) => {
-    await service.releasePool(t.releasePoolToDomain(api.decode(api.ReleasePoolRequestSchema, b, m)));
+    await service.pools.releasePool(t.releasePoolToDomain(api.decode(api.ReleasePoolRequestSchema, b, m)));
     return EMPTY();
   });
   route('IpamDriver.RequestAddress', async (b, m) => {
     const req = t.requestAddressToDomain(api.decode(api.RequestAddressRequestSchema, b, m));
-    return t.requestAddressToWire(await service.requestAddress(req));
+    return t.requestAddressToWire(await service.addresses.requestAddress(req));
   });
   route('IpamDriver.ReleaseAddress', async (b, m) => {
-    await service.releaseAddress(t.releaseAddressToDomain(api.decode(api.ReleaseAddressRequestSchema, b, m)));
+    await service.addresses.releaseAddress(t.releaseAddressToDomain(api.decode(api.ReleaseAddressRequestSchema, b, m)));
     return EMPTY();
   });
   return routes;

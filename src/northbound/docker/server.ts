@@ -1,13 +1,13 @@
 /**
  * Starts the Docker remote plugin: the method server with the Docker routes on a unix socket
  * (`/run/docker/plugins/kuryr.sock`, found by Docker without a spec file) or on TCP with a
- * `kuryr.spec` discovery file (kuryr-libnetwork.md §1.3).
+ * `kuryr.spec` discovery file (docs/docker-api.md).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isIP } from 'node:net';
 import type { Logger } from '../../common/log.js';
-import type { LibnetworkService } from '../../core/libnetwork.js';
+import type { LibnetworkService } from '../../core/docker/libnetwork.js';
 import { createMethodServer, type CallDescription, type TlsFiles } from '../http/method-server.js';
 import { mapDockerError } from './errors.js';
 import { dockerRoutes } from './routes.js';

@@ -1,10 +1,52 @@
 /**
  * Wire ⇄ domain translation for every Docker verb: `<verb>ToDomain` takes a validated wire request
  * (api.ts) and returns the camelCase request of core/libnetwork.ts; `<verb>ToWire` encodes the result.
- * Answers match the Python driver's shapes (kuryr-libnetwork.md §4), see docs/docker-api.md.
+ * Answers match the Python driver's shapes, see docs/docker-api.md.
  */
-import type * as core from '../../core/libnetwork.js';
+import { boolFromString } from '../../common/bool-from-string.js';
+import type * as core from '../../core/docker/libnetwork.js';
 import type * as wire from './api.js';
+
+/** The Docker option keys kuryr reads (`-o`, `--ipam-opt`, endpoint options), as the Python driver names them. */
+export const OPT = {
+  netUuid: 'neutron.net.uuid',
+  netName: 'neutron.net.name',
+  netShared: 'neutron.net.shared',
+  subnetUuid: 'neutron.subnet.uuid',
+  subnetName: 'neutron.subnet.name',
+  subnetV6Uuid: 'neutron.subnet.v6.uuid',
+  subnetV6Name: 'neutron.subnet.v6.name',
+  poolUuid: 'neutron.pool.uuid',
+  poolName: 'neutron.pool.name',
+  poolV6Uuid: 'neutron.pool.v6.uuid',
+  poolV6Name: 'neutron.pool.v6.name',
+  requestAddressType: 'RequestAddressType',
+  gatewayType: 'com.docker.network.gateway',
+  macAddress: 'com.docker.network.endpoint.macaddress',
+} as const;
+
+/** A non-empty string option, else `undefined` (Docker sends `""` for "not given"). */
+function given(options: Record<string, unknown>, key: string): string | undefined {
+  const v = options[key];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function pick(options: Record<string, unknown>, uuidOption: string, nameOption: string): core.NeutronPick {
+  const uuid = given(options, uuidOption);
+  const name = given(options, nameOption);
+  return { ...(uuid !== undefined ? { uuid } : {}), ...(name !== undefined ? { name } : {}), uuidOption, nameOption };
+}
+
+/** The `neutron.*` options of a `-o` or `--ipam-opt` map as typed choices. */
+export function neutronChoicesToDomain(options: Record<string, unknown>): core.NeutronChoices {
+  return {
+    network: pick(options, OPT.netUuid, OPT.netName),
+    shared: boolFromString(options[OPT.netShared]),
+    sharedOption: OPT.netShared,
+    v4: { subnet: pick(options, OPT.subnetUuid, OPT.subnetName), pool: pick(options, OPT.poolUuid, OPT.poolName) },
+    v6: { subnet: pick(options, OPT.subnetV6Uuid, OPT.subnetV6Name), pool: pick(options, OPT.poolV6Uuid, OPT.poolV6Name) },
+  };
+}
 
 /** The answer to `Plugin.Activate`: Kuryr is both a network and an IPAM driver. */
 export const ACTIVATE_RESPONSE: wire.ActivateResponse = Object.freeze({
@@ -29,7 +71,7 @@ export function createNetworkToDomain(w: wire.CreateNetworkRequest): core.Create
     networkId: w.NetworkID,
     ipv4Data: (w.IPv4Data ?? []).map(poolDataToDomain),
     ipv6Data: (w.IPv6Data ?? []).map(poolDataToDomain),
-    genericOptions: w.Options?.['com.docker.network.generic'] ?? {},
+    neutron: neutronChoicesToDomain(w.Options?.['com.docker.network.generic'] ?? {}),
     enableIpv6: ipv6 === true || ipv6 === 'true',
   };
 }
@@ -48,7 +90,6 @@ export function createEndpointToDomain(w: wire.CreateEndpointRequest): core.Crea
     ...(i?.Address ? { address: i.Address } : {}),
     ...(i?.AddressIPv6 ? { addressIpv6: i.AddressIPv6 } : {}),
     ...(i?.MacAddress ? { macAddress: i.MacAddress } : {}),
-    options: w.Options ?? {},
   };
 }
 
@@ -78,7 +119,7 @@ export function endpointOperInfoToWire(value: Record<string, unknown>): wire.End
 }
 
 export function joinToDomain(w: wire.JoinRequest): core.JoinRequest {
-  return { networkId: w.NetworkID, endpointId: w.EndpointID, sandboxKey: w.SandboxKey, options: w.Options ?? {} };
+  return { networkId: w.NetworkID, endpointId: w.EndpointID, sandboxKey: w.SandboxKey };
 }
 
 /** Gateway keys are omitted when absent, and `null` (subnet without gateway) is passed through as Python does. */
@@ -123,7 +164,7 @@ export function addressSpacesToWire(a: { local: string; global: string }): wire.
 }
 
 export function requestPoolToDomain(w: wire.RequestPoolRequest): core.RequestPoolRequest {
-  return { addressSpace: w.AddressSpace, pool: w.Pool, subPool: w.SubPool, options: w.Options, v6: w.V6 };
+  return { addressSpace: w.AddressSpace, pool: w.Pool, subPool: w.SubPool, neutron: neutronChoicesToDomain(w.Options), v6: w.V6 };
 }
 
 export function requestPoolToWire(r: core.RequestPoolResult): wire.RequestPoolResponse {
@@ -134,8 +175,10 @@ export function releasePoolToDomain(w: wire.ReleasePoolRequest): string {
   return w.PoolID;
 }
 
+/** A gateway request names itself in `RequestAddressType`; the endpoint's MAC comes as an option. */
 export function requestAddressToDomain(w: wire.RequestAddressRequest): core.RequestAddressRequest {
-  return { poolId: w.PoolID, address: w.Address, options: w.Options };
+  const mac = given(w.Options, OPT.macAddress);
+  return { poolId: w.PoolID, address: w.Address, gateway: w.Options[OPT.requestAddressType] === OPT.gatewayType, ...(mac !== undefined ? { macAddress: mac } : {}) };
 }
 
 /** The service answers `ip/prefixlen`. */

@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { Logger } from '../../common/log.js';
+import { withDeadline } from '../../common/promises.js';
 import { runInRequest } from '../../common/request-context.js';
 
 /** One RPC method: gets the parsed JSON body (`{}` when empty), resolves to the JSON answer. */
@@ -99,7 +100,7 @@ export function createMethodServer(opts: MethodServerOptions): MethodServer {
         name = d.name;
         Object.assign(ctx.ids, d.ids);
       }
-      send(res, 200, await withTimeout(handler(body), handlerTimeoutMs, method));
+      send(res, 200, await withDeadline(handler(body), handlerTimeoutMs, () => new HttpReply(500, `${method} timed out after ${handlerTimeoutMs} ms`)));
     } catch (err) {
       const reply = err instanceof HttpReply ? { status: err.status, body: { Err: err.message } } : opts.mapError(err, method);
       status = reply.status;
@@ -181,15 +182,6 @@ function parseBody(raw: Buffer): unknown {
   } catch (err) {
     throw new HttpReply(400, `malformed JSON body: ${(err as Error).message}`);
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, method: string): Promise<T> {
-  if (ms <= 0) return p;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HttpReply(500, `${method} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Removes a socket file left by a dead process; refuses to touch a live socket or a non-socket file. */

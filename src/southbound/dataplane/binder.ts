@@ -1,11 +1,12 @@
-import type { Binder, PluggedVif, Vif, VifTarget } from '../../core/binder.js';
+import { settle } from '../../common/promises.js';
+import type { Binder, PluggedVif, Vif, VifTarget } from '../../core/shared/binder.js';
 import { BindingError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import { UndoStack } from '../../common/undo.js';
 import { createExec, type Exec } from './exec.js';
 import { deleteLinks, ipBatch, listLinks } from './ip.js';
 import { nomasterLine, plugLinuxBridge } from './linuxbridge.js';
-import { hybridNames } from './names.js';
+import { hybridNames } from '../../core/shared/device-names.js';
 import { hybridLines, isHybrid, listOvsPlugged, ovsBridgeOf, plugOvs, unplugOvs } from './ovs.js';
 import { configureContainerEnd, hostSysctlArgv, parseKuryrAlias, vethCreateLines } from './veth.js';
 
@@ -62,7 +63,7 @@ export class VethBinder implements Binder {
           await this.unplug(vif, target);
           await ipBatch(this.exec, create);
         }
-        await settleAll(this.attachHostEnd(vif, this.exec(hostSysctlArgv(vif.hostIfName))), this.configureContainer(vif, target));
+        await settle(this.attachHostEnd(vif, this.exec(hostSysctlArgv(vif.hostIfName))), this.configureContainer(vif, target));
       },
       (failed) => this.log.warn({ portId: vif.portId, failed }, 'rollback of a failed plug left devices behind'),
     );
@@ -114,16 +115,10 @@ export class VethBinder implements Binder {
         : vif.vifType === 'bridge'
           ? plugLinuxBridge(this.exec, vif).then(() => undefined)
           : Promise.resolve();
-    await settleAll(sysctl, attach);
+    await settle(sysctl, attach);
   }
 
   private async configureContainer(vif: Vif, target: VifTarget | null): Promise<void> {
     await configureContainerEnd(this.exec, vif, target, vif.vifDetails['datapath_type'] === 'netdev');
   }
-}
-
-/** Waits for every step (no rollback may start while a command is still running), then throws the first failure. */
-async function settleAll(...steps: Array<Promise<unknown>>): Promise<void> {
-  const results = await Promise.allSettled(steps);
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }

@@ -1,7 +1,7 @@
-import type { Vif } from '../../core/binder.js';
+import type { Vif } from '../../core/shared/binder.js';
 import type { Exec } from './exec.js';
 import { ipBatch, ipLine, listLinks } from './ip.js';
-import { linuxBridgeName } from './names.js';
+import { linuxBridgeName } from '../../core/shared/device-names.js';
 
 /** Enslaves the host end to the bridge and brings the bridge up. */
 export function enslaveLines(bridge: string, ifName: string): string[] {

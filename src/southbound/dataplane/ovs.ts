@@ -1,8 +1,8 @@
 import { BindingError } from '../../common/errors.js';
-import type { PluggedVif, Vif } from '../../core/binder.js';
+import type { PluggedVif, Vif } from '../../core/shared/binder.js';
 import type { Exec } from './exec.js';
 import { ipLine } from './ip.js';
-import { hostIfNameOfOvsInterface, hybridNames } from './names.js';
+import { hostIfNameOfOvsInterface, hybridNames } from '../../core/shared/device-names.js';
 
 /** One OVS Interface row as `ovs-vsctl --format=json --columns=name,external_ids find` returns it. */
 export interface OvsInterface {

@@ -1,4 +1,5 @@
-import type { Vif, VifAddress, VifRoute, VifTarget } from '../../core/binder.js';
+import { settle } from '../../common/promises.js';
+import type { Vif, VifAddress, VifRoute, VifTarget } from '../../core/shared/binder.js';
 import type { Exec } from './exec.js';
 import { ipBatch, ipLine, netnsFile } from './ip.js';
 
@@ -70,7 +71,7 @@ export function hostSysctlArgv(ifName: string): string[] {
 
 /**
  * `ethtool -K X tx off`: OVS's userspace datapath reads veths through AF_PACKET and loses the
- * "checksum partial" state, so TCP/UDP from the container would carry bad checksums (REPORT §6).
+ * "checksum partial" state, so TCP/UDP from the container would carry bad checksums.
  */
 export function txOffArgv(ifName: string, netns?: string): string[] {
   const argv = ['ethtool', '-K', ifName, 'tx', 'off'];
@@ -87,6 +88,5 @@ export async function configureContainerEnd(exec: Exec, vif: Vif, target: VifTar
   const steps: Array<Promise<unknown>> = [];
   if (txOff) steps.push(exec(txOffArgv(dev, target?.netnsPath)));
   if (target) steps.push(ipBatch(exec, containerNetnsLines(vif, target.ifName), target.netnsPath));
-  const results = await Promise.allSettled(steps);
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  await settle(...steps);
 }

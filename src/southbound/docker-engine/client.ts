@@ -3,7 +3,7 @@
  * calls `kuryr network sync` needs, and the running containers' endpoints for `kuryr ports`. Unversioned paths, so any engine answers with its own version.
  */
 import { request } from 'node:http';
-import type { DockerEngineApi, DockerNetworkSpec, DockerNetworkSummary } from '../../core/network-sync.js';
+import type { DockerEngineApi, DockerNetworkSpec, DockerNetworkSummary } from '../../core/docker/network-sync.js';
 
 export class DockerEngineError extends Error {
   constructor(
@@ -42,9 +42,9 @@ export class DockerEngineClient implements DockerEngineApi {
       IPAM: {
         Driver: spec.ipamDriver,
         Config: spec.subnets.map((s) => (s.gateway !== undefined ? { Subnet: s.subnet, Gateway: s.gateway } : { Subnet: s.subnet })),
-        Options: spec.ipamOptions,
+        Options: networkCreateOptions(spec).ipamOptions,
       },
-      Options: spec.options,
+      Options: networkCreateOptions(spec).options,
       Labels: spec.labels,
     };
     const created = (await this.call('POST', '/networks/create', body)) as { Id: string };
@@ -99,4 +99,14 @@ export class DockerEngineClient implements DockerEngineApi {
       req.end(payload);
     });
   }
+}
+
+/**
+ * The `-o` and `--ipam-opt` maps of an adopted network, with the option names kuryr's driver reads
+ * (the Python driver's `neutron.net.uuid` and `neutron.net.shared`).
+ */
+export function networkCreateOptions(spec: Pick<DockerNetworkSpec, 'neutronNetworkId' | 'shared'>): { options: Record<string, string>; ipamOptions: Record<string, string> } {
+  const shared: Record<string, string> = spec.shared ? { 'neutron.net.shared': 'true' } : {};
+  const network: Record<string, string> = spec.neutronNetworkId !== undefined ? { 'neutron.net.uuid': spec.neutronNetworkId } : {};
+  return { options: { ...network, ...shared }, ipamOptions: shared };
 }

@@ -2,8 +2,9 @@
  * Neutron v2.0 wire shapes (snake_case, as in https://docs.openstack.org/api-ref/network/v2/)
  * and the only place they are translated to and from the camelCase domain types.
  */
-import type { ListFilter, NetworkCreate, PortCreate, PortUpdate, RouterCreate, SecurityGroupCreate, SecurityGroupRuleCreate, SubnetCreate, SubnetPoolCreate, TrunkCreate } from '../../core/neutron-api.js';
-import type { Extension, Network, Port, Router, SecurityGroup, SecurityGroupRule, SubPort, Subnet, SubnetPool, Trunk } from '../../core/neutron-types.js';
+import type { ListFilter, NetworkCreate, PortCreate, PortUpdate, SecurityGroupCreate, SecurityGroupRuleCreate, SubnetCreate, SubnetPoolCreate } from '../../core/shared/neutron-api.js';
+import type { Extension, Network, Port, SecurityGroup, SecurityGroupRule, Subnet, SubnetPool } from '../../core/shared/neutron-types.js';
+import type { Router, RouterCreate, SubPort, Trunk, TrunkCreate } from './neutron-admin-types.js';
 
 /** `GET /v2.0/networks/{id}` → `network`. */
 export interface NetworkWire {

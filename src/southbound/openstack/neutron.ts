@@ -1,19 +1,8 @@
 import { AuthError, NeutronError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
-import type {
-  ListFilter,
-  NetworkCreate,
-  NeutronApi,
-  PortCreate,
-  PortUpdate,
-  RouterCreate,
-  SecurityGroupCreate,
-  SecurityGroupRuleCreate,
-  SubnetCreate,
-  SubnetPoolCreate,
-  TrunkCreate,
-} from '../../core/neutron-api.js';
-import type { Extension, Network, Port, Router, SecurityGroup, SecurityGroupRule, SubPort, Subnet, SubnetPool, TaggableKind, Trunk } from '../../core/neutron-types.js';
+import type { ListFilter, NetworkCreate, NeutronApi, PortCreate, PortUpdate, SecurityGroupCreate, SecurityGroupRuleCreate, SubnetCreate, SubnetPoolCreate } from '../../core/shared/neutron-api.js';
+import type { Extension, Network, Port, SecurityGroup, SecurityGroupRule, Subnet, SubnetPool } from '../../core/shared/neutron-types.js';
+import type { AnyTaggableKind, Router, RouterCreate, SubPort, SubnetUpdate, Trunk, TrunkCreate } from './neutron-admin-types.js';
 import { OpenStackHttp, requestIdOf, type HttpRequest, type HttpResponse } from './http.js';
 import type { TokenSource } from './keystone.js';
 import * as wire from './neutron-wire.js';
@@ -111,7 +100,7 @@ export class NeutronClient implements NeutronApi {
     const res = await this.call<{ subnets: wire.SubnetWire[] }>('POST', '/subnets', { body: { subnets: bodies.map(wire.subnetCreateToWire) } });
     return res.subnets.map(wire.subnetToDomain);
   }
-  async updateSubnet(id: string, body: Parameters<NeutronApi['updateSubnet']>[1]): Promise<Subnet> {
+  async updateSubnet(id: string, body: SubnetUpdate): Promise<Subnet> {
     return wire.subnetToDomain(await this.update('subnets', 'subnet', id, wire.subnetCreateToWire(body)));
   }
   async deleteSubnet(id: string): Promise<void> {
@@ -231,10 +220,10 @@ export class NeutronClient implements NeutronApi {
 
   // --- tags -------------------------------------------------------------------------------
 
-  async addTag(kind: TaggableKind, id: string, tag: string): Promise<void> {
+  async addTag(kind: AnyTaggableKind, id: string, tag: string): Promise<void> {
     await this.call('PUT', `/${kind}/${enc(id)}/tags/${enc(tag)}`);
   }
-  async removeTag(kind: TaggableKind, id: string, tag: string): Promise<void> {
+  async removeTag(kind: AnyTaggableKind, id: string, tag: string): Promise<void> {
     try {
       await this.call('DELETE', `/${kind}/${enc(id)}/tags/${enc(tag)}`);
     } catch (err) {
@@ -243,11 +232,11 @@ export class NeutronClient implements NeutronApi {
       throw err;
     }
   }
-  async setTags(kind: TaggableKind, id: string, tags: string[]): Promise<string[]> {
+  async setTags(kind: AnyTaggableKind, id: string, tags: string[]): Promise<string[]> {
     const res = await this.call<{ tags?: string[] }>('PUT', `/${kind}/${enc(id)}/tags`, { body: { tags } });
     return res?.tags ?? tags;
   }
-  async clearTags(kind: TaggableKind, id: string): Promise<void> {
+  async clearTags(kind: AnyTaggableKind, id: string): Promise<void> {
     await this.call('DELETE', `/${kind}/${enc(id)}/tags`);
   }
 

@@ -2,7 +2,7 @@
  * Neutron fixtures for the CNI e2e: a pod network + subnet, a VM network + subnet, a router joining
  * them, a permissive security group; and leak checks for ports tagged by the CNI daemon.
  */
-import type { NeutronApi } from '../../../src/core/neutron-api.js';
+import type { NeutronClient } from '../../../src/southbound/openstack/neutron.js';
 import { sh } from './sh.js';
 
 export interface CniTopology {
@@ -16,7 +16,7 @@ export interface CniTopology {
 }
 
 /** Creates the topology with name prefix `prefix`; `cleanup` removes whatever exists (ports first). */
-export async function createTopology(neutron: NeutronApi, prefix: string, octet: number): Promise<CniTopology> {
+export async function createTopology(neutron: NeutronClient, prefix: string, octet: number): Promise<CniTopology> {
   const podNet = await neutron.createNetwork({ name: `${prefix}pods` });
   const podSub = await neutron.createSubnet({ networkId: podNet.id, ipVersion: 4, cidr: `10.${octet}.1.0/24`, name: `${prefix}pods`, dnsNameservers: ['10.96.0.10'], enableDhcp: false });
   const vmNet = await neutron.createNetwork({ name: `${prefix}vms` });
@@ -31,7 +31,7 @@ export async function createTopology(neutron: NeutronApi, prefix: string, octet:
   return { podNetId: podNet.id, podSubnetId: podSub.id, vmNetId: vmNet.id, vmSubnetId: vmSub.id, routerId: router.id, sgId: sg.id, mtu: podNet.mtu ?? 1500 };
 }
 
-export async function destroyTopology(neutron: NeutronApi, prefix: string): Promise<void> {
+export async function destroyTopology(neutron: NeutronClient, prefix: string): Promise<void> {
   const ignore = () => undefined;
   for (const r of await neutron.listRouters({})) {
     if (!r.name.startsWith(prefix)) continue;
@@ -47,7 +47,7 @@ export async function destroyTopology(neutron: NeutronApi, prefix: string): Prom
 }
 
 /** Ports on `networkId` that are not Neutron's own (router, DHCP). */
-export async function podPorts(neutron: NeutronApi, networkId: string) {
+export async function podPorts(neutron: NeutronClient, networkId: string) {
   return (await neutron.listPorts({ networkId })).filter((p) => !p.deviceOwner.startsWith('network:'));
 }
 

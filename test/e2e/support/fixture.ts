@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { NeutronApi } from '../../../src/core/neutron-api.js';
-import type { Network, Port, Subnet } from '../../../src/core/neutron-types.js';
+import type { NeutronClient } from '../../../src/southbound/openstack/neutron.js';
+import type { Network, Port, Subnet } from '../../../src/core/shared/neutron-types.js';
 import { DockerCli } from './docker.js';
 import { kuryrHostLeftovers, kuryrOvsInterfaces } from './host.js';
 import { KuryrDaemon } from './kuryr-daemon.js';
@@ -17,7 +17,7 @@ export const E2E = 'e2e-';
 export class DockerE2e {
   readonly docker = new DockerCli();
   readonly openstack = adminClients();
-  readonly neutron: NeutronApi = this.openstack.neutron;
+  readonly neutron: NeutronClient = this.openstack.neutron;
   readonly daemon = new KuryrDaemon();
   private readonly vms: FakeVm[] = [];
   private readonly cleanups: Array<() => Promise<unknown>> = [];

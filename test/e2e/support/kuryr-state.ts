@@ -1,4 +1,4 @@
-import type { Port } from '../../../src/core/neutron-types.js';
+import type { Port } from '../../../src/core/shared/neutron-types.js';
 
 /** kuryr-libnetwork's tags for a Docker ID (spec §2.1): lh = id[0:32], uh = id[32:64]. */
 export function netTags(dockerId: string): string[] {

@@ -6,8 +6,8 @@
 import { hostname } from 'node:os';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NeutronApi } from '../../../src/core/neutron-api.js';
-import { idTags } from '../../../src/core/tags.js';
+import type { NeutronClient } from '../../../src/southbound/openstack/neutron.js';
+import { idTags } from '../../../src/core/docker/tags.js';
 import { DockerCli } from './docker.js';
 import { kuryrHostLeftovers } from './host.js';
 import { KuryrDaemon } from './kuryr-daemon.js';
@@ -77,7 +77,7 @@ export async function waitPing(h: SimHost, container: string, ip: string, reacha
 }
 
 /** The Neutron port of a Docker endpoint (device_id = endpoint ID). */
-export async function portIdOf(neutron: NeutronApi, endpointId: string): Promise<string> {
+export async function portIdOf(neutron: NeutronClient, endpointId: string): Promise<string> {
   const ports = await neutron.listPorts({ deviceId: endpointId });
   if (ports[0] === undefined) throw new Error(`no Neutron port for endpoint ${endpointId}`);
   return ports[0].id;
@@ -90,7 +90,7 @@ export interface Ours {
 }
 
 /** What of ours is still there after a scenario: Neutron ports, tagged networks, kuryr pools, host devices. */
-export async function leftovers(neutron: NeutronApi, ours: Ours): Promise<string[]> {
+export async function leftovers(neutron: NeutronClient, ours: Ours): Promise<string[]> {
   const left: string[] = [];
   for (const id of ours.portIds) if ((await neutron.listPorts({ id })).length > 0) left.push(`port ${id}`);
   for (const did of ours.dockerNetworkIds) {

@@ -1,6 +1,6 @@
 import { createOpenStackClients, type OpenStackClients } from '../../../src/southbound/openstack/index.js';
-import type { NeutronApi } from '../../../src/core/neutron-api.js';
-import type { Port } from '../../../src/core/neutron-types.js';
+import type { NeutronClient } from '../../../src/southbound/openstack/neutron.js';
+import type { Port } from '../../../src/core/shared/neutron-types.js';
 import { waitFor } from './sh.js';
 
 /** Admin access to the real Neutron of scripts/aio.sh, for arranging and checking state. */
@@ -38,7 +38,7 @@ export async function stackIsUp(): Promise<boolean> {
   }
 }
 
-export function waitActive(neutron: NeutronApi, portId: string, timeoutMs = 60_000): Promise<Port> {
+export function waitActive(neutron: NeutronClient, portId: string, timeoutMs = 60_000): Promise<Port> {
   return waitFor(`port ${portId} ACTIVE`, async () => {
     const p = await neutron.getPort(portId);
     return p.status === 'ACTIVE' ? p : undefined;
@@ -46,7 +46,7 @@ export function waitActive(neutron: NeutronApi, portId: string, timeoutMs = 60_0
 }
 
 /** The Neutron port of a Docker endpoint (device_id = endpoint id), or undefined. */
-export async function portOfEndpoint(neutron: NeutronApi, endpointId: string): Promise<Port | undefined> {
+export async function portOfEndpoint(neutron: NeutronClient, endpointId: string): Promise<Port | undefined> {
   const ports = await neutron.listPorts({ deviceId: endpointId });
   return ports[0];
 }

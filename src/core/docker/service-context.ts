@@ -1,0 +1,54 @@
+/**
+ * What every libnetwork use case gets: the ports (Neutron, Binder), the host identity,
+ * configuration and the tag capability flags probed at start. No Docker state is kept
+ * beyond `cache`, whose entries Neutron also holds.
+ */
+import type { KeyedMutex } from '../../common/keyed-mutex.js';
+import type { Logger } from '../../common/log.js';
+import type { Binder } from '../shared/binder.js';
+import type { LookupCache } from './lookup-cache.js';
+import type { NeutronApi } from '../shared/neutron-api.js';
+
+/** The kuryr.conf options the libnetwork use cases read (names follow kuryr.conf; docs/config.md). */
+export interface LibnetworkOptions {
+  /** `[DEFAULT] capability_scope`. */
+  capabilityScope: 'local' | 'global';
+  localDefaultAddressSpace: string;
+  globalDefaultAddressSpace: string;
+  /** `[DEFAULT] subnetpool_name_prefix`, `kuryrPool`. */
+  subnetpoolNamePrefix: string;
+  /** `[neutron] default_subnetpool_v4`, `kuryr`. */
+  defaultSubnetpoolV4: string;
+  /** `[neutron] default_subnetpool_v6`, `kuryr6`. */
+  defaultSubnetpoolV6: string;
+  enableDhcp: boolean;
+  processExternalConnectivity: boolean;
+  /** `[binding] veth_dst_prefix`, `eth`. */
+  vethDstPrefix: string;
+  /** Wait for the port to become ACTIVE after plugging. */
+  waitForActive: boolean;
+  activeTimeoutMs: number;
+  /** `[neutron] vif_plugging_is_fatal`: a port that never becomes ACTIVE fails CreateEndpoint. */
+  vifPluggingIsFatal: boolean;
+}
+
+/** Tag capability flags of the Neutron in use: `tag` = networks/ports by tags, `tagExt` = subnet/port/pool markers. */
+export interface TagFlags {
+  tag: boolean;
+  tagExt: boolean;
+}
+
+export interface CoreContext {
+  neutron: NeutronApi;
+  binder: Binder;
+  hostId: string;
+  log: Logger;
+  options: LibnetworkOptions;
+  flags: TagFlags;
+  /** Per-key serialization: `net:<DID>`, `ep:<EID>`, `pool:<cidr>`, `poolid:<id>`, `default-pool:<v>`. */
+  locks: KeyedMutex;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+  /** Look-up shortcuts (network, pool, endpoint port); safe to lose, self-healing on 404. */
+  cache: LookupCache;
+}
