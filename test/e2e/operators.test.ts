@@ -74,7 +74,10 @@ describe('operators: right after the main command', { skip }, () => {
       assert.deepEqual(Object.keys(JSON.parse(r.body).checks).sort(), ['bridge', 'keystone', 'neutron', 'socket']);
     }
     const JOIN = 'kuryr_docker_request_duration_seconds_count{method="NetworkDriver.Join",error="false"}';
-    const before = sample((await get(23752, '/metrics')).body, JOIN);
+    const ACTIVE = 'kuryr_port_active_wait_seconds_count{result="active"}';
+    const first = (await get(23752, '/metrics')).body;
+    const before = sample(first, JOIN);
+    const activeBefore = sample(first, ACTIVE);
     assert.match((await get(9655, '/metrics')).body, /# TYPE kuryr_cni_request_duration_seconds histogram/);
 
     // seed 000 without --subnet: the default pool `kuryr` that aio.sh created serves it
@@ -89,7 +92,7 @@ describe('operators: right after the main command', { skip }, () => {
     const metrics = (await get(23752, '/metrics')).body;
     assert.equal(sample(metrics, JOIN), before + 2, 'two Joins counted');
     assert.ok(sample(metrics, 'kuryr_openstack_request_duration_seconds_count{method="POST",resource="ports",status="201"}') >= 2);
-    assert.ok(sample(metrics, 'kuryr_port_active_wait_seconds_count') >= 0);
+    assert.equal(sample(metrics, ACTIVE), activeBefore + 2, 'both ports waited for ACTIVE');
 
     const ports = JSON.parse(await must([KURYR, 'ports', '--json'])) as { ports: Array<{ kind: string; owner: string; ips: string[]; status: string; plugged: boolean }> };
     const row = ports.ports.find((p) => p.owner === C2);
