@@ -4,6 +4,8 @@
  */
 import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { createDaemonMetrics } from '../common/metrics.js';
+import { setTelemetry } from '../common/telemetry.js';
 import type { KuryrConfig } from '../config/load.js';
 import type { PodNetworkOptions } from '../core/pod/pod-model.js';
 import { PodNetworkService } from '../core/pod/pod-network.js';
@@ -17,6 +19,7 @@ import { createExec } from '../southbound/dataplane/exec.js';
 import { IpNetnsInspector } from '../southbound/dataplane/netns-inspector.js';
 import { openStackFromConfig } from './openstack.js';
 import { createPortPools } from './pools.js';
+import { controlPlaneChecks, socketAccepts, startDaemonStatus } from './status.js';
 
 export interface RunningCniDaemon {
   socketPath: string;
@@ -60,6 +63,8 @@ function namespaceSubnetOptions(config: KuryrConfig): Pick<PodNetworkOptions, 'n
 }
 
 export async function startCniDaemon(config: KuryrConfig, logger: Logger): Promise<RunningCniDaemon> {
+  const metrics = createDaemonMetrics('cni');
+  const restoreTelemetry = setTelemetry(metrics);
   const deployment = cniDeployment(config);
   const openstack = openStackFromConfig(config, logger);
   const exec = createExec(logger.child({ component: 'exec' }));
@@ -74,25 +79,38 @@ export async function startCniDaemon(config: KuryrConfig, logger: Logger): Promi
     void pools.adopt(openstack.neutron, options.networkDeviceMtu).catch((err: unknown) => logger.error({ err: String(err) }, 'could not re-adopt the pod port pools'));
     portPools?.start();
   }
+  const probe = new NodeControlPlaneProbe(openstack, config.neutron.auth_url ?? '', exec, bridge, binder instanceof NestedBinder ? binder : undefined);
   const service = new PodNetworkService({
     neutron: openstack.neutron,
     binder,
     ...(nested ? { nested } : {}),
     ...(pools !== undefined ? { pools } : {}),
     inspector: new IpNetnsInspector(exec),
-    probe: new NodeControlPlaneProbe(openstack, config.neutron.auth_url ?? '', exec, bridge, binder instanceof NestedBinder ? binder : undefined),
+    probe,
     options,
     logger: logger.child({ component: 'pod-network' }),
   });
   const socketPath = config.cni_daemon.socket_path;
-  const server = await startCniServer({ service, logger: logger.child({ component: 'cni-api' }), socketPath });
+  const server = await startCniServer({ service, logger: logger.child({ component: 'cni-api' }), socketPath, onCall: metrics.call });
+  const status = await startDaemonStatus({
+    daemon: 'cni',
+    healthPort: config.cni_health_server.port,
+    metricsPort: config.prometheus_exporter.cni_exporter_port,
+    metrics,
+    checks: { ...controlPlaneChecks(probe), socket: () => socketAccepts(socketPath) },
+    logger: logger.child({ component: 'status' }),
+  }).catch(async (err: unknown) => {
+    await server.close();
+    throw err;
+  });
   logger.info({ socketPath, hostId: config.DEFAULT.host, podSubnet: config.neutron_defaults.pod_subnet }, 'kuryr CNI daemon ready');
   return {
     socketPath,
     async close() {
-      await server.close();
+      await Promise.all([server.close(), status.close()]);
       await portPools?.close();
       await openstack.close();
+      restoreTelemetry();
     },
   };
 }

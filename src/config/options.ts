@@ -76,6 +76,8 @@ export const DEFAULT_OPTS = {
   docker_host: str('unix:///var/run/docker.sock', `${TS}Docker Engine API of this host (names in errors, the garbage collector).`, { tsOnly: true }),
   gc_interval: float(300, `${TS}Seconds between garbage collector rounds in the daemon, which also runs one at start-up (0: off).`, { tsOnly: true, min: 0 }),
   gc_grace: float(60, `${TS}Seconds a leftover must have existed before the garbage collector removes it.`, { tsOnly: true, min: 0 }),
+  health_port: port(23751, `${TS}Loopback port of the Docker driver's /alive and /ready; 0 turns them off.`, { tsOnly: true }),
+  metrics_port: port(23752, `${TS}Loopback port of the Docker driver's Prometheus /metrics; 0 turns it off.`, { tsOnly: true }),
 };
 
 /** keystoneauth plugin names accepted in [neutron] auth_type. */
@@ -208,7 +210,7 @@ export const CNI_DAEMON_OPTS = {
 
 /** [cni_health_server] (kuryr-kubernetes). */
 export const CNI_HEALTH_SERVER_OPTS = {
-  port: port(8090, 'Port for CNI Health HTTP Server.'),
+  port: port(8090, 'Port for CNI Health HTTP Server (/alive, /ready on 127.0.0.1; 0 turns it off).'),
   max_memory_usage: int(-1, 'Maximum memory usage (MiB) for CNI Health Server process; -1 disables.'),
   cg_path: str('/sys/fs/cgroup/memory/system.slice/kuryr-cni.service', 'sysfs path to the CNI cgroup.'),
 };
@@ -241,7 +243,7 @@ export const NESTED_DPDK_OPTS = {
 /** [prometheus_exporter] (kuryr-kubernetes). */
 export const PROMETHEUS_EXPORTER_OPTS = {
   controller_exporter_port: port(9654, 'Port for the Controller Prometheus exporter.'),
-  cni_exporter_port: port(9655, 'Port for the CNI Prometheus exporter.'),
+  cni_exporter_port: port(9655, 'Port for the CNI Prometheus exporter (/metrics on 127.0.0.1; 0 turns it off).'),
 };
 
 /** [vif_pool] (kuryr-kubernetes names; `enabled` is ours): pools of pre-made, pre-plugged ports. */
