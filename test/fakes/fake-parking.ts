@@ -23,6 +23,7 @@ export class FakeParking implements ParkingDataplane {
       this.plugs++;
       this.links.set(v.containerIfName, 'parked');
       this.hosts.add(v.hostIfName);
+      this.portIds.set(v.hostIfName, v.portId);
     }
     return failed;
   }
@@ -34,8 +35,11 @@ export class FakeParking implements ParkingDataplane {
   /** Host end → label. */
   readonly labels = new Map<string, string>();
 
-  async hostEnds(): Promise<Map<string, string>> {
-    return new Map([...this.hosts].map((h) => [h, this.labels.get(h) ?? '']));
+  /** Host end → full port id (as the real host end's alias carries it). */
+  readonly portIds = new Map<string, string>();
+
+  async hostEnds(): Promise<Map<string, { portId: string; user: string }>> {
+    return new Map([...this.hosts].map((h) => [h, { portId: this.portIds.get(h) ?? '', user: this.labels.get(h) ?? '' }]));
   }
 
   async label(vif: Vif, user: string): Promise<void> {

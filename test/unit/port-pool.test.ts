@@ -160,8 +160,10 @@ describe('port pools', () => {
     const spec = await network(neutron);
     await pools.fill(spec.key, 0);
     pools.ensure(spec);
-    await pools.fill(spec.key, 4);
-    const [a, b, c] = [pools.take(spec.key)!, pools.take(spec.key)!, pools.take(spec.key)!];
+    await pools.fill(spec.key, 5);
+    const [a, b, c, d] = [pools.take(spec.key)!, pools.take(spec.key)!, pools.take(spec.key)!, pools.take(spec.key)!];
+    // d was used and parked again, but its reset never reached Neutron
+    await neutron.setTags('ports', d.port.id, ['compute:kuryr', 'kuryr.net.uuid.lh:gone']);
     await parking.toHost(a.vif); // a container holds it (host end exists, link not parked)
     await parking.label(a.vif, 'eid-a');
     parking.vanish(b.vif); // devices gone
@@ -174,9 +176,11 @@ describe('port pools', () => {
     assert.deepEqual(report.taken.map((t) => `${t.port.id}:${t.user}`).sort(), [`${a.port.id}:eid-a`, `${c.port.id}:eid-c`].sort());
     assert.equal(report.replugged, 1);
     assert.equal(report.removedLinks, 1);
-    assert.equal(report.ready, 2);
+    assert.equal(report.reset, 1);
+    assert.equal(report.ready, 3);
+    assert.deepEqual(neutron.ports.get(d.port.id)!.tags, [poolTag('docker', HOST)], 'd is a pool port again');
     assert.equal(parking.links.has('t_cdeadbeef-00'), false);
-    const offered = [again.pools.take(spec.key)!, again.pools.take(spec.key)!].map((p) => p.port.id);
+    const offered = [again.pools.take(spec.key)!, again.pools.take(spec.key)!, again.pools.take(spec.key)!].map((p) => p.port.id);
     assert.ok(!offered.includes(a.port.id) && !offered.includes(c.port.id), 'no port used twice');
   });
 });

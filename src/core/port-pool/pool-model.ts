@@ -59,8 +59,8 @@ export interface ParkingDataplane {
   park(vifs: Vif[]): Promise<Array<{ portId: string; error: unknown }>>;
   /** Names of the links in the parking namespace (`t_c` + port id[:11]). */
   parkedLinks(): Promise<Set<string>>;
-  /** Host ends (`tap` + port id[:11]) in the host namespace → the user they are labelled with ('' for none). */
-  hostEnds(): Promise<Map<string, string>>;
+  /** Host ends (`tap` + port id[:11]) in the host namespace → the port and the user they are labelled with ('' when unknown / none). */
+  hostEnds(): Promise<Map<string, { portId: string; user: string }>>;
   /** Labels the host end with the user of the port (Docker endpoint), so a restart before Neutron has it can tell. */
   label(vif: Vif, user: string): Promise<void>;
   /** Moves the parked end to the host namespace under its `t_c` name, down, no addresses (Docker moves it on). */

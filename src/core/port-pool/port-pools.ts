@@ -43,6 +43,8 @@ interface Pool {
 export interface AdoptReport {
   ready: number;
   replugged: number;
+  /** Parked ports whose return to the pool had not reached Neutron: reset now. */
+  reset: number;
   deleted: number;
   removedLinks: number;
   /** Pool-tagged ports whose link is neither parked nor gone: some user took them before the restart (`user` from Neutron or the host end's label). */
@@ -261,7 +263,7 @@ export class PortPools {
       this.deps.dataplane.parkedLinks(),
       this.deps.dataplane.hostEnds(),
     ]);
-    const report: AdoptReport = { ready: 0, replugged: 0, deleted: 0, removedLinks: 0, taken: [] };
+    const report: AdoptReport = { ready: 0, replugged: 0, reset: 0, deleted: 0, removedLinks: 0, taken: [] };
     const known = new Set<string>();
     const checks: Array<{ pool: Pool; pp: PooledPort; replug: boolean }> = [];
     for (const port of ports) {
@@ -276,10 +278,10 @@ export class PortPools {
       }
       const pool = this.register(spec);
       const pp: PooledPort = { key: spec.key, port, vif: buildVif(port, spec.subnets, { mtu: spec.mtu }, '') };
-      const label = hostEnds.get(hostIfName(port.id));
-      if (port.deviceId !== '' || (!parked.has(containerIfName(port.id)) && label !== undefined)) {
+      const hostEnd = hostEnds.get(hostIfName(port.id));
+      if (port.deviceId !== '' || (!parked.has(containerIfName(port.id)) && hostEnd !== undefined)) {
         pool.out.add(port.id);
-        report.taken.push({ port, user: port.deviceId !== '' ? port.deviceId : label ?? '' });
+        report.taken.push({ port, user: port.deviceId !== '' ? port.deviceId : hostEnd?.user ?? '' });
         continue;
       }
       const replug = !parked.has(containerIfName(port.id));
@@ -287,7 +289,19 @@ export class PortPools {
       pool.preparing++;
       checks.push({ pool, pp, replug });
     }
-    const strays = [...parked].filter((name) => name.startsWith('t_c') && !known.has(name));
+    const strays: string[] = [];
+    for (const name of [...parked].filter((n) => n.startsWith('t_c') && !known.has(n))) {
+      // A parked link is a pool port's: one whose reset had not reached Neutron when the process died is reset now.
+      const returning = await this.returningPort(hostEnds.get(`tap${name.slice(3)}`)?.portId ?? '', specOf);
+      if (returning === undefined) {
+        strays.push(name);
+        continue;
+      }
+      report.reset++;
+      const pool = this.register(returning.spec);
+      pool.preparing++;
+      checks.push({ pool, pp: returning.pp, replug: false });
+    }
     if (strays.length > 0) {
       await this.deps.dataplane.removeParked(strays);
       report.removedLinks = strays.length;
@@ -302,6 +316,24 @@ export class PortPools {
     this.deps.log.info({ ...report, taken: report.taken.map((t) => t.port.id) }, 'pools adopted');
     for (const pool of this.pools.values()) this.refill(pool);
     return report;
+  }
+
+  /** The port behind a parked link that is not (yet again) a pool port in Neutron, reset to one; `undefined` when there is none to reset. */
+  private async returningPort(portId: string, specOf: (port: Port) => Promise<PoolSpec | undefined>): Promise<{ spec: PoolSpec; pp: PooledPort } | undefined> {
+    if (portId === '') return undefined;
+    let port: Port;
+    try {
+      port = await this.deps.neutron.getPort(portId);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    if (port.hostId !== this.deps.hostId || port.deviceOwner !== DEVICE_OWNER) return undefined;
+    const spec = await specOf(port);
+    if (spec === undefined) return undefined;
+    const pp: PooledPort = { key: spec.key, port, vif: buildVif(port, spec.subnets, { mtu: spec.mtu }, '') };
+    await this.reset(pp);
+    return { spec, pp: { ...pp, port: { ...port, deviceId: '', tags: [this.tag] } } };
   }
 
   private register(spec: PoolSpec): Pool {

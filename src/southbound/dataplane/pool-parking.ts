@@ -72,10 +72,12 @@ export class PoolParking implements ParkingDataplane {
     return new Set(links.map((l) => l.ifname).filter((n) => n !== 'lo'));
   }
 
-  async hostEnds(): Promise<Map<string, string>> {
-    const ends = new Map<string, string>();
+  async hostEnds(): Promise<Map<string, { portId: string; user: string }>> {
+    const ends = new Map<string, { portId: string; user: string }>();
     for (const l of await listLinks(this.opts.exec, 'veth')) {
-      if (l.ifname.startsWith('tap')) ends.set(l.ifname, parseKuryrAlias(l.ifalias)?.deviceId ?? '');
+      if (!l.ifname.startsWith('tap')) continue;
+      const alias = parseKuryrAlias(l.ifalias);
+      ends.set(l.ifname, { portId: alias?.portId ?? '', user: alias?.deviceId ?? '' });
     }
     return ends;
   }
