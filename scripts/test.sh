@@ -40,7 +40,9 @@ trap restore_main_job EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [[ ! -d node_modules/.bin || package-lock.json -nt node_modules/.package-lock.json ]]; then npm ci --no-audit --no-fund; fi
+# A worktree's node_modules may be a link to the main checkout's (docs: team workflow): npm ci would empty
+# the link's target, other checkouts' modules included, so a link is used as it is.
+if [[ ! -L node_modules ]] && [[ ! -d node_modules/.bin || package-lock.json -nt node_modules/.package-lock.json ]]; then npm ci --no-audit --no-fund; fi
 # the e2e tests run their own Kuryr daemons: the stack comes up without the main job's one
 AIO_KURYR=0 no_inherited_fds bash scripts/aio.sh up
 if [[ -s $main_pid_file ]]; then kill "$(cat "$main_pid_file")" 2>/dev/null || true; rm -f "$main_pid_file"; fi

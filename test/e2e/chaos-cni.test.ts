@@ -29,7 +29,7 @@ test('chaos: the CNI daemon killed at random points of pod lifecycles', { timeou
   if (!env) return;
   const { neutron, topo, daemon } = env;
   const conf = daemon.conflist(`${PREFIX}net`, '1.0.0');
-  const stats = { lifecycles: 0, connected: 0, failedCleanly: 0, kills: new Map<string, number>() };
+  const stats = { lifecycles: 0, connected: 0, failedCleanly: 0, retried: 0, kills: new Map<string, number>() };
   const seenPorts = new Set<string>();
 
   const killAndRestart = async (point: string, delayMs: number): Promise<void> => {
@@ -84,6 +84,13 @@ test('chaos: the CNI daemon killed at random points of pod lifecycles', { timeou
           stats.failedCleanly++;
           const left = (await podPorts(neutron, topo.podNetId)).filter((x) => x.name === p.name);
           assert.deepEqual(left.map((x) => x.id), [], `${p.name}: failed ADD (${r.out.msg}) left its port after DEL`);
+          // then it retries the sandbox: the daemon is back, so this ADD must work
+          const again = await daemon.call('ADD', envOf(p), conf);
+          assert.equal(again.rc, 0, `${p.name}: retried ADD failed: ${again.out.msg}`);
+          const ip = ipOf(again);
+          const ok = await waitFor(`${p.name} reaches itself and the subnet`, async () => (await pingFrom(p.ns, up[0]?.ip ?? ip, 1)) || undefined, 30_000, 500).catch(() => false);
+          assert.ok(ok, `${p.name}: retried ADD has no connectivity`);
+          stats.retried++;
         }
       }
 
@@ -97,7 +104,7 @@ test('chaos: the CNI daemon killed at random points of pod lifecycles', { timeou
   }
 
   console.log(
-    `# CNI chaos: ${stats.lifecycles} pod lifecycles, ${stats.connected} with connectivity, ${stats.failedCleanly} failed cleanly; ` +
+    `# CNI chaos: ${stats.lifecycles} pod lifecycles, ${stats.connected} with connectivity, ${stats.failedCleanly} failed cleanly (${stats.retried} retried ADDs then had connectivity); ` +
       `kills: ${[...stats.kills].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; 0 leaks`,
   );
   assert.equal(stats.connected + stats.failedCleanly, stats.lifecycles);

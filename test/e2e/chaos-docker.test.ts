@@ -67,7 +67,7 @@ describe('chaos: our Docker daemon killed at random points', { skip, timeout: 30
       const net = `${E2E}chaos${round}`;
       const kuryrNets = async () => new Set((await e2e.neutron.listNetworks()).filter((n) => n.name.startsWith('kuryr-net-')).map((n) => n.id));
       const netsBefore = await kuryrNets();
-      const cidr = `10.${60 + (round % 100)}.0.0/24`;
+      const cidr = `10.${150 + (round % 100)}.${Math.floor(round / 100)}.0/24`;
       const createNet = () => e2e.docker.run(['network', 'create', '-d', 'kuryr', '--ipam-driver', 'kuryr', '--subnet', cidr, net]);
       let created = await (point === 'network create' ? Promise.all([createNet(), killAndRestart(point, delay / 10)]).then(([r]) => r) : createNet());
       if (created.code !== 0) {
