@@ -56,18 +56,18 @@ describe('nested macvlan: Docker inside a VM', { skip, timeout: 900_000 }, () =>
   const runIn = (d: DockerCli, name: string, netName: string, extra: string[] = []) =>
     d.must(['run', '-d', '--name', name, '--net', netName, ...extra, 'busybox', 'sleep', '3600']);
   const ipOf = async (d: DockerCli, c: string, netName: string) => (await d.containerInspect(c)).NetworkSettings.Networks[netName]!.IPAddress;
-  /** 10 MiB over TCP from a container (or, without `fromDocker`, a netns) to `to`, which counts what arrives. */
+  /**
+   * 10 MiB over one TCP connection: `to` serves a 10 MiB file over HTTP (busybox httpd), the container
+   * (or, without `fromDocker`, the netns) `from` fetches it and counts the bytes; the transfer ends at
+   * Content-Length, so the count is exact.
+   */
   const tcpBytes = async (fromDocker: DockerCli | undefined, from: string, toDocker: DockerCli, to: string, toIp: string): Promise<number> => {
-    await toDocker.must(['exec', to, 'rm', '-f', '/tmp/rx']);
-    await toDocker.must(['exec', '-d', to, 'sh', '-c', 'nc -l -p 5001 | wc -c > /tmp/rx']);
-    await new Promise((r) => setTimeout(r, 300));
-    const send = `dd if=/dev/zero bs=1048576 count=10 2>/dev/null | nc -w 3 ${toIp} 5001`;
-    if (fromDocker) await fromDocker.run(['exec', from, 'sh', '-c', send], 60_000);
-    else await sh(['ip', 'netns', 'exec', from, 'busybox', 'sh', '-c', send.replaceAll('nc ', 'busybox nc ').replace('dd ', 'busybox dd ')], { timeoutMs: 60_000 });
-    return waitFor('receiver count', async () => {
-      const r = await toDocker.run(['exec', to, 'cat', '/tmp/rx']);
-      return r.code === 0 && r.stdout.trim() !== '' ? Number(r.stdout.trim()) : undefined;
-    }, 20_000);
+    await toDocker.must(['exec', to, 'sh', '-c', 'mkdir -p /tmp/www && dd if=/dev/zero of=/tmp/www/10m bs=1048576 count=10 2>/dev/null && (pgrep httpd >/dev/null || httpd -p 8080 -h /tmp/www)']);
+    const get = `wget -q -O - http://${toIp}:8080/10m | wc -c`;
+    const r = fromDocker
+      ? await fromDocker.run(['exec', from, 'sh', '-c', get], 60_000)
+      : await sh(['ip', 'netns', 'exec', from, 'busybox', 'sh', '-c', `busybox ${get.replace('| wc', '| busybox wc')}`], { timeoutMs: 60_000 });
+    return Number(r.stdout.trim() || '0');
   };
 
   before(async () => {
@@ -132,17 +132,19 @@ describe('nested macvlan: Docker inside a VM', { skip, timeout: 900_000 }, () =>
     assert.ok(await ping(inVm.docker, `${P}c1`, vm2Port.fixedIps[0]!.ipAddress), 'c1 → VM 2 (through the VM port)');
     assert.ok(await ping(inVm.docker, `${P}c2`, hostIp), 'c2 → container on the host');
     assert.ok(await vm2.ping(ip1), 'VM 2 → c1');
-    // 10 MiB of TCP from a VM container to the host container, counted by the receiver.
+    // 10 MiB of TCP each way between a VM container and the host container, counted by the receiver.
     const tx = Date.now();
     const rx = await tcpBytes(inVm.docker, `${P}c1`, hostDocker, `${P}host-c`, hostIp);
-    if (rx !== MIB10) {
+    const back = await tcpBytes(hostDocker, `${P}host-c`, inVm.docker, `${P}c1`, ip1);
+    if (rx !== MIB10 || back !== MIB10) {
       // Which leg loses the stream: a plain VM (no macvlan) to the host container, and inside the VM.
       const fromVm2 = await tcpBytes(undefined, vm2.netns, hostDocker, `${P}host-c`, hostIp);
       const inside = await tcpBytes(inVm.docker, `${P}c1`, inVm.docker, `${P}c2`, ip2);
-      t.diagnostic(`TCP bytes: c1 → host ${rx}, VM 2 → host ${fromVm2}, c1 → c2 ${inside}`);
+      t.diagnostic(`TCP bytes: host → c1 ${rx}, c1 → host ${back}, host → VM 2 ${fromVm2}, c2 → c1 ${inside}`);
     }
-    assert.equal(rx, MIB10);
-    t.diagnostic(`10 MiB TCP VM container → host container in ${Date.now() - tx} ms`);
+    assert.equal(rx, MIB10, 'host container → VM container');
+    assert.equal(back, MIB10, 'VM container → host container');
+    t.diagnostic(`10 MiB TCP each way between a VM container and the host container in ${Date.now() - tx} ms`);
   });
 
   test('removing a pair cuts the container off (port security is real), and the daemon puts nothing back by itself', async () => {

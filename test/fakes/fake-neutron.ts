@@ -652,12 +652,18 @@ export class FakeNeutron implements NeutronApi {
     await this.enter('addSubports', trunkId, subPorts);
     const t = this.need(this.trunks, trunkId, 'Trunk');
     for (const sp of subPorts) {
+      const p = this.ports.get(sp.portId);
+      if (p && p.deviceId !== '') throw err(409, 'PortInUse', `Port ${p.id} already has an attached device ${p.deviceId}.`);
       // Neutron refuses a VLAN id (or a port) already on the trunk, for the whole request.
       if (t.subPorts.some((o) => o.segmentationId === sp.segmentationId || o.portId === sp.portId)) {
         throw err(409, 'DuplicateSubPort', `segmentation_type ${sp.segmentationType}, segmentation_id ${sp.segmentationId} and port_id ${sp.portId} already in use by trunk ${trunkId}`);
       }
     }
     t.subPorts.push(...subPorts);
+    for (const sp of subPorts) {
+      const p = this.ports.get(sp.portId);
+      if (p) Object.assign(p, { deviceOwner: 'trunk:subport', deviceId: trunkId });
+    }
     return clone(t);
   }
 
@@ -665,6 +671,10 @@ export class FakeNeutron implements NeutronApi {
     await this.enter('removeSubports', trunkId, portIds);
     const t = this.need(this.trunks, trunkId, 'Trunk');
     t.subPorts = t.subPorts.filter((s) => !portIds.includes(s.portId));
+    for (const id of portIds) {
+      const p = this.ports.get(id);
+      if (p?.deviceOwner === 'trunk:subport') Object.assign(p, { deviceOwner: '', deviceId: '' });
+    }
     return clone(t);
   }
 

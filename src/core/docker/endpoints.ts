@@ -220,8 +220,8 @@ async function acquirePort(
     name: endpointPortName(eid),
     adminStateUp: true,
     networkId: net.id,
-    deviceOwner: DEVICE_OWNER,
-    deviceId: eid,
+    // A trunk subport's device is set by Neutron when it joins the trunk.
+    ...(ctx.nested?.subport ? {} : { deviceOwner: DEVICE_OWNER, deviceId: eid }),
     ...(ctx.nested ? {} : { hostId: ctx.hostId }),
     fixedIps,
     ...(mac !== undefined ? { macAddress: mac } : {}),
@@ -237,7 +237,7 @@ async function bindPort(ctx: CoreContext, port: Port, eid: string, mac: string |
   const revert: PortUpdate = {};
   if (ctx.nested) {
     // Nested: no host binding (the VM is no Neutron host; binding:host_id is admin-only anyway).
-    if (port.deviceOwner !== DEVICE_OWNER) {
+    if (!ctx.nested.subport && port.deviceOwner !== DEVICE_OWNER) {
       update.deviceOwner = DEVICE_OWNER;
       revert.deviceOwner = port.deviceOwner;
     }
@@ -253,7 +253,7 @@ async function bindPort(ctx: CoreContext, port: Port, eid: string, mac: string |
     update.name = endpointPortName(eid);
     revert.name = port.name;
   }
-  if (port.deviceId === '') {
+  if (port.deviceId === '' && !ctx.nested?.subport) {
     update.deviceId = eid;
     revert.deviceId = '';
   }

@@ -11,6 +11,11 @@ import type { Port } from '../shared/neutron-types.js';
 export interface NestedAttachment {
   /** `macvlan`, `ipvlan` or `vlan`, for logs and errors. */
   readonly mode: string;
+  /**
+   * The container port becomes a trunk subport: Neutron then owns its `device_owner`/`device_id`
+   * (`trunk:subport`, the trunk) and refuses a port that already has a device, so Kuryr sets neither.
+   */
+  readonly subport: boolean;
   /** The VM's own port, read at start; its network is the default one of nested Docker networks. */
   readonly vmPort: Port;
   /** Lets the container port through the VM port; `vlanId` when the device must tag its traffic. Idempotent. */

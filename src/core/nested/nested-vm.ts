@@ -19,6 +19,7 @@ export interface AddressPairOptions {
 
 export class AddressPairAttachment implements NestedAttachment {
   readonly mode: 'macvlan' | 'ipvlan';
+  readonly subport = false;
   private readonly writer: AddressPairWriter;
 
   constructor(

@@ -92,6 +92,7 @@ export class VmTrunk {
 /** Nested VLAN: each container port a subport of the VM port's trunk. */
 export class TrunkAttachment implements NestedAttachment {
   readonly mode = 'vlan';
+  readonly subport = true;
 
   constructor(
     private readonly trunks: VmTrunk,

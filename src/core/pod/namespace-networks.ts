@@ -19,7 +19,6 @@ import { ConflictError, isNotFound, NeutronError, TimeoutError } from '../../com
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/log.js';
 import { UndoStack } from '../../common/undo.js';
-import { DEVICE_OWNER } from '../shared/device-names.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 import type { Network, Subnet } from '../shared/neutron-types.js';
@@ -136,8 +135,9 @@ export class NamespaceNetworks {
     return this.opts.projects[namespace] ?? this.opts.defaultProjectId;
   }
 
+  /** Any port but Neutron's own (router interface, DHCP) keeps the network: pods of any kind, and anything else someone plugged there. */
   private async hasPods(networkId: string): Promise<boolean> {
-    return (await this.neutron.listPorts({ networkId, deviceOwner: DEVICE_OWNER })).length > 0;
+    return (await this.neutron.listPorts({ networkId })).some((p) => !p.deviceOwner.startsWith('network:'));
   }
 
   private async placementOf(namespace: string, net: Network): Promise<NamespacePlacement> {

@@ -157,8 +157,8 @@ export class PodNetworkService {
         const port = await neutron.createPort({
           networkId: network.id,
           name: podPortName(req.pod),
-          deviceId: podDeviceId(req.pod, req.containerId),
-          deviceOwner: DEVICE_OWNER,
+          // A trunk subport's device is set by Neutron when it joins the trunk.
+          ...(nested?.subport ? {} : { deviceId: podDeviceId(req.pod, req.containerId), deviceOwner: DEVICE_OWNER }),
           // A nested pod's port is for IPAM only: the VM is no Neutron host.
           ...(nested ? {} : { hostId: o.hostId }),
           fixedIps: subnets.map((s) => ({ subnetId: s.id })),
@@ -230,7 +230,7 @@ export class PodNetworkService {
   /** GC: removes this node's pod ports on `network` whose attachment is not in `valid`; keeps going on errors. */
   async gc(network: string, valid: Array<{ containerId: string; ifName: string }>): Promise<GcReport> {
     const hostId = this.deps.options.hostId;
-    const ports = await this.deps.neutron.listPorts({ deviceOwner: DEVICE_OWNER, tags: [nodeTag(hostId), tag(TAG_NET, network)] });
+    const ports = await this.deps.neutron.listPorts({ ...this.ownerFilter(), tags: [nodeTag(hostId), tag(TAG_NET, network)] });
     const report: GcReport = { removed: [], errors: [] };
     for (const port of ports) {
       if (valid.some((v) => isAttachment(port.tags, v.containerId, v.ifName))) continue;
@@ -253,9 +253,14 @@ export class PodNetworkService {
     for (const networkId of new Set(networkIds)) await this.namespaces.releaseIfUnused(networkId);
   }
 
+  /** Pod ports are ours by `device_owner`, except trunk subports (Neutron's `trunk:subport`): their tags say it. */
+  private ownerFilter(): { deviceOwner?: string } {
+    return this.deps.nested?.subport ? {} : { deviceOwner: DEVICE_OWNER };
+  }
+
   /** Ports tagged with this attachment (normally one; more only after a crash mid-ADD). */
   private async attachmentPorts(key: AttachmentKey): Promise<Port[]> {
-    const ports = await this.deps.neutron.listPorts({ deviceOwner: DEVICE_OWNER, tags: attachmentTags(this.deps.options.hostId, key) });
+    const ports = await this.deps.neutron.listPorts({ ...this.ownerFilter(), tags: attachmentTags(this.deps.options.hostId, key) });
     return ports.filter((p) => isAttachment(p.tags, key.containerId, key.ifName));
   }
 
