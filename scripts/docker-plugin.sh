@@ -1,6 +1,6 @@
 #!/bin/bash
 # docker-plugin.sh — the Docker managed plugin (v2) of the Docker driver, built on this machine:
-#   build [DIR]    rootfs from the Debian packages installed here (nodejs, iproute2, openvswitch-switch,
+#   build [DIR]    rootfs from the Debian packages installed here (nodejs, iproute2, openvswitch-switch, procps,
 #                  util-linux, ethtool: their binaries and the shared libraries they load) plus the npm package of
 #                  this checkout (compiled, production dependencies only), and config.json, into DIR
 #   create [NAME]  build, then `docker plugin create NAME DIR` (default kuryr-ts:latest); the plugin stays disabled
@@ -34,7 +34,8 @@ build() {
   mkdir -p "$r/usr/bin" "$r/usr/lib" "$r/usr/lib64" "$r/etc" "$r/tmp" "$r/run/docker/plugins" "$r/run/openvswitch" "$r/proc" "$r/sys" "$r/dev"
   ln -s usr/bin "$r/bin"; ln -s usr/bin "$r/sbin"; ln -s bin "$r/usr/sbin"; ln -s usr/lib "$r/lib"; ln -s usr/lib64 "$r/lib64"
   chmod 1777 "$r/tmp"
-  copy_bin "$(command -v node)" "$(command -v ip)" "$(command -v ovs-vsctl)" "$(command -v ethtool)" "$(command -v nsenter)" /bin/sh
+  copy_bin "$(command -v node)" "$(command -v ip)" "$(command -v ovs-vsctl)" "$(command -v ethtool)" "$(command -v nsenter)" \
+    "$(command -v sysctl)" /bin/sh
   cp -a /etc/iproute2 "$r/etc/" 2>/dev/null || true
   echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"; echo 'root:x:0:' >"$r/etc/group"
   # the package exactly as operators install it: npm pack (prepack builds), then a production-only install
