@@ -13,7 +13,10 @@ import { CriClient } from '../test/e2e/support/cni-cri.js';
 import { CniDaemon, execPlugin, KURYR_CNI, RT } from '../test/e2e/support/cni-daemon.js';
 import { createTopology, destroyTopology } from '../test/e2e/support/cni-neutron.js';
 import { adminClients } from '../test/e2e/support/neutron.js';
-import { sh, sleep } from '../test/e2e/support/sh.js';
+import { sh, sleep, waitFor } from '../test/e2e/support/sh.js';
+import { hostname } from 'node:os';
+import type { NeutronApi } from '../src/core/shared/neutron-api.js';
+import { poolTag } from '../src/core/port-pool/pool-tags.js';
 import { row, timeIt } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_CNI_RUNS ?? 10);
@@ -58,6 +61,34 @@ async function underContainerd(cri: CriClient, conflist: Record<string, unknown>
   return { add, del };
 }
 
+const MANY = 50;
+
+/** This node's free pod pool ports of the network that are ACTIVE. */
+async function readyPodPorts(neutron: NeutronApi, networkId: string): Promise<number> {
+  const ports = await neutron.listPorts({ networkId, tags: [poolTag('cni', hostname())] });
+  return ports.filter((p) => p.status === 'ACTIVE' && p.deviceId === '').length;
+}
+
+/** Wall time of `MANY` RunPodSandbox at once with `conflist`, then all removed. */
+async function manyAtOnce(cri: CriClient, conflist: Record<string, unknown>): Promise<{ ms: number; failed: number }> {
+  for (const f of readdirSync(RT.criConfDir)) rmSync(join(RT.criConfDir, f));
+  writeFileSync(join(RT.criConfDir, '10-bench.conflist'), JSON.stringify(conflist));
+  await sleep(1500);
+  const ids: string[] = [];
+  let failed = 0;
+  const ms = await timeIt(() =>
+    Promise.all(Array.from({ length: MANY }, (_, i) =>
+      cri.runPodSandbox({ name: `${PFX}many${i}`, namespace: 'bench', uid: randomUUID() }).then((id) => void ids.push(id), () => void failed++),
+    )),
+  );
+  for (const id of ids) {
+    await cri.stopPodSandbox(id).catch(() => undefined);
+    await cri.removePodSandbox(id).catch(() => undefined);
+  }
+  rmSync(join(RT.criConfDir, '10-bench.conflist'));
+  return { ms, failed };
+}
+
 async function main(): Promise<void> {
   if (!existsSync(KURYR_CNI) || !existsSync(RT.criSock)) throw new Error('run bash scripts/cni-runtimes.sh up first');
   const clients = adminClients();
@@ -67,6 +98,10 @@ async function main(): Promise<void> {
   const projectId = (await neutron.getNetwork(topo.podNetId)).projectId;
   const daemon = new CniDaemon({ socketPath: `/run/kuryr-cni-e2e/${PFX}daemon.sock`, podSubnet: topo.podSubnetId, securityGroups: [topo.sgId], project: projectId });
   const cri = new CriClient(RT.criSock);
+  const pooled = new CniDaemon({
+    socketPath: `/run/kuryr-cni-e2e/${PFX}pool.sock`, podSubnet: topo.podSubnetId, securityGroups: [topo.sgId], project: projectId,
+    extraConfig: `[vif_pool]\nenabled = True\nports_pool_min = ${MANY}\nports_pool_max = ${MANY + 10}\nports_pool_batch = 25\nports_pool_update_frequency = 1`,
+  });
   try {
     await daemon.start();
     const kuryrConf = daemon.conflist(`${PFX}net`, '1.0.0');
@@ -79,14 +114,36 @@ async function main(): Promise<void> {
     };
     const kc = await underContainerd(cri, wrap(kuryrConf));
     const bc = await underContainerd(cri, wrap(BRIDGE));
+    // The same with port pools: a second daemon with [vif_pool] on, primed by a first ADD.
+    await pooled.start();
+    const poolConf = pooled.conflist(`${PFX}pnet`, '1.0.0');
+    await direct(KURYR_CNI, poolConf);
+    await waitFor(`${MANY} ready pod pool ports`, async () => (await readyPodPorts(neutron, topo.podNetId)) >= MANY, 300_000, 1000);
+    await sleep(3000);
+    const pd = await direct(KURYR_CNI, poolConf);
+    const pc = await underContainerd(cri, wrap(poolConf));
+    await waitFor(`${MANY} ready pod pool ports`, async () => (await readyPodPorts(neutron, topo.podNetId)) >= MANY, 300_000, 1000);
+    await sleep(3000);
+    const manyPool = await manyAtOnce(cri, wrap(poolConf));
+    const manyBridge = await manyAtOnce(cri, wrap(BRIDGE));
     console.log(`CNI latency, ${RUNS} runs each (kuryr-cni vs Debian bridge+host-local, same caller)`);
     console.log(row('direct exec ADD', kd.add, bd.add));
     console.log(row('direct exec DEL', kd.del, bd.del));
     console.log(row('containerd RunPodSandbox (ADD)', kc.add, bc.add));
     console.log(row('containerd Stop+RemovePodSandbox', kc.del, bc.del));
+    console.log(row('direct exec ADD (pool)', pd.add, bd.add));
+    console.log(row('direct exec DEL (pool)', pd.del, bd.del));
+    console.log(row('containerd RunPodSandbox (pool)', pc.add, bc.add));
+    console.log(`${MANY} pods at once via CRI (pool)         wall ${manyPool.ms.toFixed(0)} ms, ${manyPool.failed} failed | bridge ${manyBridge.ms.toFixed(0)} ms, ${manyBridge.failed} failed | ratio ${(manyPool.ms / manyBridge.ms).toFixed(2)}x`);
   } finally {
     cri.close();
     await daemon.stop();
+    await pooled.stop();
+    // The pool's plugs go with its ports (the daemon keeps them across restarts, the bench does not).
+    for (const p of await neutron.listPorts({ tags: [poolTag('cni', hostname())] })) {
+      await sh(['ovs-vsctl', '--if-exists', 'del-port', `tap${p.id.slice(0, 11)}`]);
+      await sh(['ip', 'link', 'del', `tap${p.id.slice(0, 11)}`]);
+    }
     await destroyTopology(neutron, PFX);
     await clients.close();
     await sh(['ip', 'link', 'del', `${PFX}br0`]);

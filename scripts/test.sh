@@ -51,6 +51,9 @@ no_inherited_fds bash scripts/cni-runtimes.sh up
 stamp "CNI runtimes up"
 npx tsc -p tsconfig.json --noEmit
 stamp "typecheck ok"
+# the production build (dist/, the kuryr-cni bundle): e2e tests and the main job run it
+npm run --silent build
+stamp "build ok"
 # one runner over every tier, so the closing summary counts every test (arguments pick test files instead)
 if (( $# == 0 )); then set -- test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts; fi
 node --import tsx --test --test-concurrency=1 "$@"

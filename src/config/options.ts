@@ -76,6 +76,8 @@ export const DEFAULT_OPTS = {
   docker_host: str('unix:///var/run/docker.sock', `${TS}Docker Engine API of this host (names in errors, the garbage collector).`, { tsOnly: true }),
   gc_interval: float(300, `${TS}Seconds between garbage collector rounds in the daemon, which also runs one at start-up (0: off).`, { tsOnly: true, min: 0 }),
   gc_grace: float(60, `${TS}Seconds a leftover must have existed before the garbage collector removes it.`, { tsOnly: true, min: 0 }),
+  health_port: port(23751, `${TS}Loopback port of the Docker driver's /alive and /ready; 0 turns them off.`, { tsOnly: true }),
+  metrics_port: port(23752, `${TS}Loopback port of the Docker driver's Prometheus /metrics; 0 turns it off.`, { tsOnly: true }),
 };
 
 /** keystoneauth plugin names accepted in [neutron] auth_type. */
@@ -208,7 +210,7 @@ export const CNI_DAEMON_OPTS = {
 
 /** [cni_health_server] (kuryr-kubernetes). */
 export const CNI_HEALTH_SERVER_OPTS = {
-  port: port(8090, 'Port for CNI Health HTTP Server.'),
+  port: port(8090, 'Port for CNI Health HTTP Server (/alive, /ready on 127.0.0.1; 0 turns it off).'),
   max_memory_usage: int(-1, 'Maximum memory usage (MiB) for CNI Health Server process; -1 disables.'),
   cg_path: str('/sys/fs/cgroup/memory/system.slice/kuryr-cni.service', 'sysfs path to the CNI cgroup.'),
 };
@@ -217,6 +219,13 @@ export const CNI_HEALTH_SERVER_OPTS = {
 export const POD_VIF_NESTED_OPTS = {
   worker_nodes_subnets: list([], 'Neutron subnet IDs for k8s worker node VMs.'),
   rev_update_attempts: int(3, 'How many time to try to re-update the neutron resource when revision has been changed.'),
+};
+
+/** [namespace_subnet] (kuryr-kubernetes), read with `[kubernetes] pod_subnets_driver = namespace`. */
+export const NAMESPACE_SUBNET_OPTS = {
+  pod_router: str(null, 'Default Neutron router ID where namespace subnets are attached.'),
+  pod_subnet_pool: str(null, 'Default Neutron subnet pool ID where namespace subnets are allocated from.'),
+  namespace_projects: dict(`${TS}namespace:project-id pairs: the project owning a namespace's network, subnet, group and pod ports (else [neutron_defaults] project).`, { tsOnly: true }),
 };
 
 /** [vhostuser] (kuryr-kubernetes). */
@@ -234,7 +243,16 @@ export const NESTED_DPDK_OPTS = {
 /** [prometheus_exporter] (kuryr-kubernetes). */
 export const PROMETHEUS_EXPORTER_OPTS = {
   controller_exporter_port: port(9654, 'Port for the Controller Prometheus exporter.'),
-  cni_exporter_port: port(9655, 'Port for the CNI Prometheus exporter.'),
+  cni_exporter_port: port(9655, 'Port for the CNI Prometheus exporter (/metrics on 127.0.0.1; 0 turns it off).'),
+};
+
+/** [vif_pool] (kuryr-kubernetes names; `enabled` is ours): pools of pre-made, pre-plugged ports. */
+export const VIF_POOL_OPTS = {
+  enabled: bool(false, `${TS}Serve Docker endpoints (kuryr serve docker) and pods (kuryr serve cni) from pools of ports created, bound and plugged ahead of time.`, { tsOnly: true }),
+  ports_pool_min: int(5, 'Minimum number of ready ports per pool; below it a batch is created.', { min: 0 }),
+  ports_pool_max: int(20, 'Maximum number of ready ports per pool; a returned port above it is deleted (0 = no limit).', { min: 0 }),
+  ports_pool_batch: int(10, 'Number of ports created in one bulk request.', { min: 1 }),
+  ports_pool_update_frequency: int(20, 'Seconds between refills of pools below ports_pool_min.', { min: 0 }),
 };
 
 /** Every group we own, by its kuryr.conf name. Groups not listed here are ignored, as oslo ignores them. */
@@ -247,9 +265,11 @@ export const OPTION_GROUPS = {
   cni_daemon: CNI_DAEMON_OPTS,
   cni_health_server: CNI_HEALTH_SERVER_OPTS,
   pod_vif_nested: POD_VIF_NESTED_OPTS,
+  namespace_subnet: NAMESPACE_SUBNET_OPTS,
   vhostuser: VHOSTUSER_OPTS,
   nested_dpdk: NESTED_DPDK_OPTS,
   prometheus_exporter: PROMETHEUS_EXPORTER_OPTS,
+  vif_pool: VIF_POOL_OPTS,
 } as const;
 
 /** A registered group name. */

@@ -32,7 +32,7 @@ export interface FakeResults {
 /** Every use-case method of the driver, flat: the fake answers all of them itself. */
 type FlatDriver = Pick<LibnetworkService, 'capabilities' | 'defaultAddressSpaces' | 'ipamCapabilities'> &
   LibnetworkService['networks'] & LibnetworkService['endpoints'] & LibnetworkService['sandboxes'] &
-  LibnetworkService['connectivity'] & LibnetworkService['pools'] & LibnetworkService['addresses'];
+  LibnetworkService['connectivity'] & LibnetworkService['pools'] & LibnetworkService['addresses'] & LibnetworkService['portPools'];
 
 export type ServiceMethod = keyof FlatDriver;
 
@@ -44,6 +44,7 @@ export class FakeLibnetwork implements LibnetworkService, FlatDriver {
   readonly connectivity = this;
   readonly pools = this;
   readonly addresses = this;
+  readonly portPools = this;
   readonly calls: RecordedCall[] = [];
   readonly results: FakeResults = {
     capabilities: { scope: 'local', connectivityScope: 'global' },
@@ -135,6 +136,18 @@ export class FakeLibnetwork implements LibnetworkService, FlatDriver {
   }
   releaseAddress(req: Parameters<FlatDriver['releaseAddress']>[0]): Promise<void> {
     return this.run('releaseAddress', req, undefined);
+  }
+
+  poolStats(): ReturnType<LibnetworkService['portPools']['poolStats']> {
+    return [];
+  }
+
+  poolFill(networkId: string, count: number): Promise<number> {
+    return this.run('poolFill', { networkId, count }, count);
+  }
+
+  poolDrain(networkId: string): Promise<number> {
+    return this.run('poolDrain', { networkId }, 0);
   }
 }
 

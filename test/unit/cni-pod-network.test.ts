@@ -176,3 +176,12 @@ test('STATUS reports the first unavailable service', async () => {
     assert.equal(!s.ok && s.service, down);
   }
 });
+
+test('dual stack ([neutron_defaults] pod_subnets): one port with an address per family, both in the result with their gateways and default routes', async () => {
+  const w = await podWorld({ dualStack: true });
+  const a = await w.service.add(addReq());
+  assert.deepEqual(a.ips.map((ip) => [ip.family, ip.address.split('/')[1], ip.gateway]), [[4, '24', '10.1.0.1'], [6, '64', 'fd00:1::1']]);
+  assert.deepEqual(a.routes.filter((r) => r.dst.endsWith('/0')).map((r) => r.dst).sort(), ['0.0.0.0/0', '::/0']);
+  const port = await w.neutron.getPort(a.portId);
+  assert.equal(port.fixedIps.length, 2);
+});

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { silentLogger } from '../../src/common/log.js';
 import { type LibnetworkOptions, NeutronLibnetworkService } from '../../src/core/docker/driver.js';
 import type { PoolData } from '../../src/core/docker/libnetwork.js';
+import type { NestedAttachment } from '../../src/core/nested/attachment.js';
 import { FakeBinder } from '../fakes/fake-binder.js';
 import { FakeNeutron, type FakeNeutronOptions } from '../fakes/fake-neutron.js';
 import { neutronChoicesToDomain } from '../../src/northbound/docker/translate.js';
@@ -38,6 +39,7 @@ export async function makeHarness(
     binder?: FakeBinder;
     options?: Partial<LibnetworkOptions>;
     hostId?: string;
+    nested?: NestedAttachment;
     dockerNetworkName?: (did: string) => Promise<string | undefined>;
   } = {},
 ): Promise<Harness> {
@@ -50,6 +52,7 @@ export async function makeHarness(
     logger: silentLogger(),
     options: { ...DEFAULT_OPTIONS, ...opts.options },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5))),
+    ...(opts.nested ? { nested: opts.nested } : {}),
     ...(opts.dockerNetworkName !== undefined ? { dockerNetworkName: opts.dockerNetworkName } : {}),
   });
   await service.init();

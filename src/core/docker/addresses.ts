@@ -14,6 +14,7 @@ import type { CoreContext } from './service-context.js';
 import { TAG_PORT_EXISTING, TAG_PORT_OWNED, idFromTags, idTags } from './tags.js';
 import { started } from '../../common/promises.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
+import { isPoolTagged } from '../port-pool/pool-tags.js';
 
 /**
  * The Neutron subnet a pool stands for, or `null` before CreateNetwork.
@@ -47,7 +48,7 @@ export class Addresses implements AddressUseCases {
     if (hit !== undefined) {
       const address = req.address !== '' ? normalizeIp(req.address, 'Address') : '';
       try {
-        return await allocate(ctx, hit.subnet, address, mac);
+        return await allocate(ctx, hit.subnet, address, mac, req.poolId);
       } catch (err) {
         if (!isNotFound(err)) throw err;
         // The subnet or its network is gone (another host, global scope): look the pool up again.
@@ -86,7 +87,7 @@ export class Addresses implements AddressUseCases {
       }
       throw new NotFoundError(`no Neutron subnet exists for subnetpool ${pool.id} (${prefix}); create the Docker network first`);
     }
-    return allocate(ctx, subnet, address, mac);
+    return allocate(ctx, subnet, address, mac, req.poolId);
   }
 
   /**
@@ -99,6 +100,7 @@ export class Addresses implements AddressUseCases {
     const ctx = this.ctx;
     const ip = normalizeIp(splitAddress(req.address).ip, 'Address');
     await ctx.locks.run(`addr:${req.poolId}:${ip}`, async () => {
+      if (ctx.pools?.releaseAddress(ctx, req.poolId, ip) === true) return;
       // The cached subnet is the only one of its pool that can hold the IP (pool subnets do not overlap).
       const hit = ctx.cache.pools.get(req.poolId);
       let byIp: Port[] | undefined;
@@ -129,8 +131,10 @@ export class Addresses implements AddressUseCases {
   }
 }
 
-/** Finds or creates the port holding the address on the subnet; answers `ip/len`. */
-async function allocate(ctx: CoreContext, subnet: Subnet, address: string, mac: string | undefined): Promise<string> {
+/** A ready pool port's address when the pool can serve the request, else finds or creates the port holding the address; answers `ip/len`. */
+async function allocate(ctx: CoreContext, subnet: Subnet, address: string, mac: string | undefined, poolId: string): Promise<string> {
+  const pooled = mac === undefined ? ctx.pools?.reserve(ctx, poolId, subnet, address) : undefined;
+  if (pooled !== undefined) return pooled;
   const port = await findOrCreateIpamPort(ctx, subnet, address, mac);
   const ip = address !== '' ? address : port.fixedIps.find((f) => f.subnetId === subnet.id)?.ipAddress;
   if (ip === undefined) throw new NotFoundError(`Neutron port ${port.id} has no address on subnet ${subnet.id}`);
@@ -144,6 +148,7 @@ async function findOrCreateIpamPort(ctx: CoreContext, subnet: Subnet, address: s
   if (address !== '') port = (await ctx.neutron.listPorts({ fixedIps: [{ subnetId: subnet.id, ipAddress: address }] }))[0];
   if (port === undefined && byMac !== undefined) port = (await byMac())[0];
   if (port !== undefined) {
+    if (isPoolTagged(port.tags)) throw new ConflictError(`address ${address} is held by pool port ${port.id}, which is not ready yet; try again`);
     if (ctx.flags.tagExt && !port.tags.includes(TAG_PORT_OWNED)) {
       await ensureTag(ctx, 'ports', port.id, port.tags, TAG_PORT_EXISTING);
     }
@@ -179,6 +184,8 @@ export function isKuryrOwnedPort(ctx: CoreContext, port: Port): boolean {
 /** Deletes the kuryr ports and releases the marked user ports among those holding the IP. */
 async function releasePorts(ctx: CoreContext, ports: Port[], ip: string): Promise<void> {
   for (const port of ports) {
+    // A free pool port belongs to the pool, not to the address Docker releases (a stale release after a restart).
+    if (isPoolTagged(port.tags)) continue;
     if (claimedOnOtherHost(ctx, port)) {
       // A late or misrouted release must not take an address an endpoint elsewhere still uses (docs/ownership.md).
       ctx.log.warn({ portId: port.id, ip, hostId: port.hostId }, 'port still claimed by an endpoint on another host; kept');

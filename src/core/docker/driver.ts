@@ -11,6 +11,7 @@ import type { Logger } from '../../common/log.js';
 import { Addresses } from './addresses.js';
 import type { Binder } from '../shared/binder.js';
 import { Endpoints } from './endpoints.js';
+import { type EndpointPools, PoolAdmin } from './endpoint-pools.js';
 import { ExternalConnectivity } from './expose.js';
 import { Sandboxes } from './join.js';
 import type { DriverCapabilities, LibnetworkService } from './libnetwork.js';
@@ -18,6 +19,7 @@ import { LookupCache } from './lookup-cache.js';
 import { Networks } from './networks.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
 import { Pools } from './pools.js';
+import type { NestedAttachment } from '../nested/attachment.js';
 import { type DockerView, type GcFinding, type GcOptions, collectGarbage } from './garbage.js';
 import type { CoreContext, LibnetworkOptions, TagFlags } from './service-context.js';
 
@@ -36,6 +38,10 @@ export interface NeutronLibnetworkServiceDeps {
   now?: () => number;
   /** Attempts of the mandatory `subnet_allocation` probe (Python: 8, backoff 2^n−1 s). */
   probeAttempts?: number;
+  /** Port pools; absent keeps the ordinary path for every endpoint. */
+  pools?: EndpointPools;
+  /** Nested mode (Kuryr inside a VM): how container ports pass the VM port. */
+  nested?: NestedAttachment;
   /** Names Docker networks in errors (a range already taken); optional. */
   dockerNetworkName?: (did: string) => Promise<string | undefined>;
 }
@@ -49,6 +55,7 @@ export class NeutronLibnetworkService implements LibnetworkService {
   readonly connectivity: ExternalConnectivity;
   readonly pools: Pools;
   readonly addresses: Addresses;
+  readonly portPools: PoolAdmin;
   private readonly ctx: CoreContext;
   private readonly probeAttempts: number;
 
@@ -65,6 +72,8 @@ export class NeutronLibnetworkService implements LibnetworkService {
       sleep: deps.sleep ?? defaultSleep,
       now: deps.now ?? Date.now,
       cache: new LookupCache(),
+      ...(deps.pools !== undefined ? { pools: deps.pools } : {}),
+      ...(deps.nested ? { nested: deps.nested } : {}),
       pendingPools: new Map(),
       dockerNetworkName: deps.dockerNetworkName,
     };
@@ -75,6 +84,7 @@ export class NeutronLibnetworkService implements LibnetworkService {
     this.connectivity = new ExternalConnectivity(this.ctx);
     this.pools = new Pools(this.ctx);
     this.addresses = new Addresses(this.ctx);
+    this.portPools = new PoolAdmin(this.ctx);
   }
 
   /** Probes Neutron extensions like the Python driver at start-up: `subnet_allocation` is required, the tag extensions decide the tag mode. */
@@ -96,6 +106,17 @@ export class NeutronLibnetworkService implements LibnetworkService {
     const flags = await this.probeTags();
     this.ctx.flags = flags;
     log.info(flags, 'Neutron tag capabilities');
+    const pools = this.ctx.pools;
+    if (pools !== undefined) {
+      if (!flags.tag) {
+        log.warn('Neutron has no tags: port pools are off');
+        delete this.ctx.pools;
+      } else {
+        // In the background: until the pools are back, endpoints take the ordinary path.
+        void pools.adopt(this.ctx).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'could not re-adopt the port pools'));
+        pools.pools.start();
+      }
+    }
     return flags;
   }
 
@@ -128,7 +149,8 @@ export class NeutronLibnetworkService implements LibnetworkService {
   }
 
   ipamCapabilities(): { requiresMacAddress: boolean; requiresRequestReplay: boolean } {
-    return { requiresMacAddress: true, requiresRequestReplay: false };
+    // With pools the port's own MAC must win, so Docker must not make one up (it sends a MAC only when asked to).
+    return { requiresMacAddress: this.ctx.pools === undefined, requiresRequestReplay: false };
   }
 
   /** The garbage collector (docs/ownership.md, rule 8) with this service's locks and use cases. */

@@ -65,6 +65,9 @@ export class ExternalConnectivity implements ExternalConnectivityUseCases {
     if (!ctx.options.processExternalConnectivity || req.exposedPorts.length === 0) return;
     const runs = exposedPortRuns(req.exposedPorts);
     await ctx.locks.run(`ep:${req.endpointId}`, async () => {
+      // A pool port is found by its EID tags once its claim is in Neutron.
+      ctx.pools?.markExposed(req.endpointId);
+      await ctx.pools?.settled(req.endpointId);
       const port = await findPortByEid(ctx, req.endpointId);
       if (port === null) {
         ctx.log.warn({ endpointId: req.endpointId }, 'no Neutron port for endpoint; exposed ports not programmed');
@@ -115,7 +118,10 @@ export class ExternalConnectivity implements ExternalConnectivityUseCases {
   async revokeExternalConnectivity(ref: EndpointRef): Promise<void> {
     const ctx = this.ctx;
     if (!ctx.options.processExternalConnectivity) return;
+    // A pool port of this process that never exposed anything: no look-up needed.
+    if (ctx.pools?.exposesNothing(ref.endpointId) === true) return;
     await ctx.locks.run(`ep:${ref.endpointId}`, async () => {
+      await ctx.pools?.settled(ref.endpointId);
       const knownPortId = ctx.cache.endpointPorts.get(ref.endpointId);
       let sgs = knownPortId !== undefined ? await ctx.neutron.listSecurityGroups({ name: exposedPortsSgName(knownPortId) }) : undefined;
       if (sgs !== undefined && sgs.length === 0) return;

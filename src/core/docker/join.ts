@@ -6,6 +6,7 @@ import { cidrFamily } from '../../common/cidr.js';
 import type { EndpointRef, JoinRequest, JoinResult, SandboxUseCases, StaticRoute } from './libnetwork.js';
 import { findPortByEid, requireNetworkByDid, resolveNetwork } from './lookups.js';
 import { containerIfName } from '../shared/device-names.js';
+import type { Port, Subnet } from '../shared/neutron-types.js';
 import type { CoreContext } from './service-context.js';
 import { started } from '../../common/promises.js';
 
@@ -21,6 +22,9 @@ export class Sandboxes implements SandboxUseCases {
    */
   async join(req: JoinRequest): Promise<JoinResult> {
     const ctx = this.ctx;
+    // A pool port: everything is known here, no Neutron call (attaches keep working while Neutron is down).
+    const pooled = await ctx.pools?.handOver(req.endpointId);
+    if (pooled !== undefined) return joinResult(ctx, pooled.port, pooled.subnets);
     const remember = ctx.cache.networks.rememberLater(req.networkId);
     const resolving = resolveNetwork(ctx, req.networkId);
     const network = started(resolving);
@@ -41,6 +45,20 @@ export class Sandboxes implements SandboxUseCases {
       if (cached) ctx.cache.forgetNetwork(req.networkId);
       all = await ctx.neutron.listSubnets({ networkId: port.networkId });
     } else if (cached) remember({ network: entry.network, subnets: all });
+    return joinResult(ctx, port, all);
+  }
+
+  async endpointOperInfo(ref: EndpointRef): Promise<Record<string, unknown>> {
+    const ctx = this.ctx;
+    // A claimed pool port was ACTIVE when it was offered.
+    if (ctx.pools?.isClaimed(ref.endpointId) === true) return { status: 'ACTIVE' };
+    const port = await findPortByEid(ctx, ref.endpointId);
+    return port === null ? {} : { status: port.status };
+  }
+}
+
+/** The interface to move (the container end of the port's veth) with the gateways and host routes of the port's own subnets. */
+function joinResult(ctx: CoreContext, port: Port, all: Subnet[]): JoinResult {
     const mine = new Set(port.fixedIps.map((f) => f.subnetId));
     const subnets = all.filter((s) => mine.has(s.id));
     const result: JoinResult = {
@@ -58,11 +76,4 @@ export class Sandboxes implements SandboxUseCases {
     }
     result.staticRoutes = routes;
     return result;
-  }
-
-  async endpointOperInfo(ref: EndpointRef): Promise<Record<string, unknown>> {
-    const ctx = this.ctx;
-    const port = await findPortByEid(ctx, ref.endpointId);
-    return port === null ? {} : { status: port.status };
-  }
 }

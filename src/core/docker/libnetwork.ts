@@ -4,6 +4,7 @@
  * results; `core/docker/driver.ts` implements them over Neutron and a Binder, one class per concern.
  * Behaviour reference: the Python kuryr-libnetwork driver.
  */
+import type { PoolStats } from '../port-pool/pool-model.js';
 
 /** One element of Docker's `IPv4Data` / `IPv6Data`. */
 export interface PoolData {
@@ -179,6 +180,16 @@ export interface AddressUseCases {
   releaseAddress(req: ReleaseAddressRequest): Promise<void>;
 }
 
+/** Kuryr's own verbs for `kuryr pool`: this host's port pools. */
+export interface PortPoolUseCases {
+  /** `kuryr pool show`: this host's port pools (empty when pools are off). */
+  poolStats(): PoolStats[];
+  /** `kuryr pool fill`: creates `count` ready ports in the pool of a Neutron network now; answers how many became ready. */
+  poolFill(networkId: string, count: number): Promise<number>;
+  /** `kuryr pool drain`: deletes the free ports of a Neutron network's pool; answers how many. */
+  poolDrain(networkId: string): Promise<number>;
+}
+
 /**
  * The whole Docker remote driver (NetworkDriver + IpamDriver), one use-case object per concern; the
  * northbound routes each verb to the object of its concern. The method names are Docker's verbs.
@@ -193,4 +204,5 @@ export interface LibnetworkService {
   readonly connectivity: ExternalConnectivityUseCases;
   readonly pools: PoolUseCases;
   readonly addresses: AddressUseCases;
+  readonly portPools: PortPoolUseCases;
 }

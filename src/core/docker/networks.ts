@@ -48,6 +48,8 @@ export class Networks implements NetworkUseCases {
           for (const p of plans) if (p.poolId !== undefined) ctx.pendingPools.delete(p.poolId);
           // A network made here has exactly these subnets: remember it for CreateEndpoint/Join.
           if (created) remember({ network: net, subnets });
+          // Filled in the background: the reply does not wait for the pool.
+          ctx.pools?.prime(ctx, net, subnets);
           ctx.log.info({ networkId: req.networkId, neutronNetworkId: net.id }, 'network ready');
         },
         (failed) => ctx.log.error({ networkId: req.networkId, failed }, 'rollback of CreateNetwork was incomplete'),
@@ -102,7 +104,8 @@ async function ensureNetwork(
   undo: UndoStack,
 ): Promise<{ net: Network; created: boolean }> {
   const { shared } = choices;
-  const { uuid, name } = choices.network;
+  const pick = defaultPick(ctx, choices.network);
+  const { uuid, name } = pick;
   if (uuid === undefined && name === undefined) {
     const found = await findNetworkByDid(ctx, did);
     if (found !== null) return { net: found, created: false };
@@ -112,7 +115,7 @@ async function ensureNetwork(
     if (ctx.flags.tag) await ctx.neutron.setTags('networks', net.id, [...net.tags, ...idTags(did)]);
     return { net: { ...net, tags: [...net.tags, ...idTags(did)] }, created: true };
   }
-  const net = await existingNetwork(ctx, choices.network);
+  const net = await existingNetwork(ctx, pick);
   if (net.shared !== shared) {
     throw new ConflictError(`Neutron network ${net.id} has shared=${net.shared}, which conflicts with ${choices.sharedOption}=${shared}`);
   }
@@ -128,6 +131,12 @@ async function ensureNetwork(
     undo.push(`rename network ${net.id}`, () => ctx.neutron.updateNetwork(net.id, { name: net.name }));
   }
   return { net, created: false };
+}
+
+/** No network given: nested mode uses the VM port's own network (Python's nested driver does the same); else none. */
+function defaultPick(ctx: CoreContext, pick: NeutronPick): NeutronPick {
+  if (pick.uuid !== undefined || pick.name !== undefined || !ctx.nested) return pick;
+  return { ...pick, uuid: ctx.nested.vmPort.networkId, uuidOption: `the network of VM port ${ctx.nested.vmPort.id}` };
 }
 
 async function existingNetwork(ctx: CoreContext, pick: NeutronPick): Promise<Network> {
@@ -214,6 +223,7 @@ async function removeNetwork(ctx: CoreContext, did: string): Promise<void> {
     // The current tags are known: drop ours in one `PUT /networks/{id}/tags`.
     const ours = [...idTags(did), existingNetworkTag(did)];
     const kept = existing.tags.filter((t) => !ours.includes(t));
+    await ctx.pools?.drain(ctx, existing.id);
     if (kept.length !== existing.tags.length) await writeTags(ctx, 'networks', existing.id, kept);
     for (const s of await ctx.neutron.listSubnets({ networkId: existing.id })) {
       if (!isKuryrSubnetName(s.name) || (await heldByOtherHost(ctx, s))) continue;
@@ -234,6 +244,8 @@ async function removeNetwork(ctx: CoreContext, did: string): Promise<void> {
   }
   ctx.cache.forgetNetwork(did, net.id);
   if (adoptedElsewhere(net, did)) return releaseAdoptedNetwork(ctx, did, net);
+  // The pool's ports hold addresses on the subnets: they go first.
+  await ctx.pools?.drain(ctx, net.id);
   for (const s of await ctx.neutron.listSubnets({ networkId: net.id })) {
     await explain(`delete subnet ${s.id} (${s.cidr}) of Docker network ${did}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id)));
   }

@@ -75,6 +75,8 @@ export class Pools implements PoolUseCases {
       }
       for (const s of await ctx.neutron.listSubnets({ subnetpoolId: poolId })) {
         if (!isKuryrSubnetName(s.name)) continue;
+        // Docker may release the pool before it deletes the network: the port pool's addresses go first.
+        await ctx.pools?.drain(ctx, s.networkId);
         try {
           await deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id));
         } catch (err) {

@@ -6,8 +6,10 @@
 import type { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/log.js';
 import type { Binder } from '../shared/binder.js';
+import type { EndpointPools } from './endpoint-pools.js';
 import type { LookupCache } from './lookup-cache.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
+import type { NestedAttachment } from '../nested/attachment.js';
 
 /** The kuryr.conf options the libnetwork use cases read (names follow kuryr.conf; docs/config.md). */
 export interface LibnetworkOptions {
@@ -51,6 +53,10 @@ export interface CoreContext {
   now: () => number;
   /** Look-up shortcuts (network, pool, endpoint port); safe to lose, self-healing on 404. */
   cache: LookupCache;
+  /** Port pools (`[vif_pool] enabled`); absent: every endpoint gets a port made for it. */
+  pools?: EndpointPools;
+  /** Set when Kuryr runs inside a VM (nested macvlan or VLAN): ports are not bound, the VM port admits them. */
+  nested?: NestedAttachment;
   /**
    * Pools this process handed out in RequestPool whose CreateNetwork has not come yet (pool ID → when):
    * a Docker network being created. A pool this host holds that is not in here is a leftover of an

@@ -345,3 +345,8 @@ export function decode<S extends z.ZodType>(schema: S, body: unknown, method: st
   const first = r.error.issues[0];
   throw new InvalidInputError(`${prefix}: ${issues.join('; ')}`, first ? formatPath(first.path) : undefined);
 }
+
+/** `kuryr pool fill`: a Neutron network ID and how many ports to make now. */
+export const PoolFillRequestSchema = z.object({ NetworkID: z.string().uuid(), Count: z.number().int().min(1).max(500) });
+/** `kuryr pool drain`: a Neutron network ID. */
+export const PoolDrainRequestSchema = z.object({ NetworkID: z.string().uuid() });

@@ -88,3 +88,15 @@ export function dockerRoutes(service: LibnetworkService): Map<string, MethodHand
   });
   return routes;
 }
+
+/** Kuryr's own verbs on the same socket, for `kuryr pool` (Docker never sends them). */
+export function poolAdminRoutes(service: LibnetworkService): Map<string, MethodHandler> {
+  return new Map<string, MethodHandler>([
+    ['Kuryr.PoolShow', async () => ({ Pools: service.portPools.poolStats() })],
+    ['Kuryr.PoolFill', async (b) => {
+      const req = api.decode(api.PoolFillRequestSchema, b, 'Kuryr.PoolFill');
+      return { Ready: await service.portPools.poolFill(req.NetworkID, req.Count) };
+    }],
+    ['Kuryr.PoolDrain', async (b) => ({ Deleted: await service.portPools.poolDrain(api.decode(api.PoolDrainRequestSchema, b, 'Kuryr.PoolDrain').NetworkID) })],
+  ]);
+}

@@ -1,6 +1,6 @@
 /**
  * A tiny Docker Engine API client over the daemon's unix socket (node:http): the three network
- * calls `kuryr network sync` needs. Unversioned paths, so any engine answers with its own version.
+ * calls `kuryr network sync` needs, and the running containers' endpoints for `kuryr ports`. Unversioned paths, so any engine answers with its own version.
  */
 import { request } from 'node:http';
 import type { DockerNetworkView, DockerView } from '../../core/docker/garbage.js';
@@ -95,6 +95,17 @@ export class DockerEngineClient implements DockerEngineApi, DockerView {
 
   async removeNetwork(id: string): Promise<void> {
     await this.call('DELETE', `/networks/${encodeURIComponent(id)}`);
+  }
+
+  /** Endpoint ID → name of the running container attached through it, over every network. */
+  async endpointContainers(): Promise<Map<string, string>> {
+    type Summary = { Names?: string[]; Id: string; NetworkSettings?: { Networks?: Record<string, { EndpointID?: string }> } };
+    const out = new Map<string, string>();
+    for (const c of (await this.call('GET', '/containers/json')) as Summary[]) {
+      const name = c.Names?.[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
+      for (const n of Object.values(c.NetworkSettings?.Networks ?? {})) if (n.EndpointID) out.set(n.EndpointID, name);
+    }
+    return out;
   }
 
   private call(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -84,6 +84,7 @@ export interface PortWire {
   port_security_enabled?: boolean;
   allowed_address_pairs?: Array<{ ip_address: string; mac_address?: string }>;
   tags?: string[];
+  revision_number?: number;
   trunk_details?: {
     trunk_id: string;
     sub_ports?: Array<{ port_id: string; segmentation_type: string; segmentation_id: number; mac_address: string }>;
@@ -238,6 +239,7 @@ export function portToDomain(w: PortWire): Port {
       p.mac_address === undefined ? { ipAddress: p.ip_address } : { ipAddress: p.ip_address, macAddress: p.mac_address },
     ),
     tags: w.tags ?? [],
+    revisionNumber: w.revision_number ?? 0,
     ...(w.updated_at !== undefined ? { updatedAt: w.updated_at } : {}),
     trunkDetails: w.trunk_details
       ? {
@@ -403,6 +405,7 @@ export function portCreateToWire(b: Partial<PortCreate> | PortUpdate): Record<st
     projectId: 'project_id',
   });
   if (b.fixedIps !== undefined) out.fixed_ips = b.fixedIps.map((ip) => pick(ip, { subnetId: 'subnet_id', ipAddress: 'ip_address' }));
+  if ('tags' in b && b.tags !== undefined) out.tags = [...b.tags];
   if (b.allowedAddressPairs !== undefined) {
     out.allowed_address_pairs = b.allowedAddressPairs.map((p) => pick(p, { ipAddress: 'ip_address', macAddress: 'mac_address' }));
   }

@@ -16,7 +16,7 @@ export interface CniEnv {
 }
 
 /** Returns undefined (and skips) when the stack or the runtimes are not up. */
-export async function cniEnv(t: TestContext, prefix: string, octet: number): Promise<CniEnv | undefined> {
+export async function cniEnv(t: TestContext, prefix: string, octet: number, extraConfig?: string): Promise<CniEnv | undefined> {
   if (process.getuid?.() !== 0) return void t.skip('needs root');
   if (!(await stackIsUp())) return void t.skip('OpenStack stack is not running (bash scripts/aio.sh up)');
   const clients = adminClients();
@@ -24,7 +24,7 @@ export async function cniEnv(t: TestContext, prefix: string, octet: number): Pro
   await destroyTopology(neutron, prefix);
   const topo = await createTopology(neutron, prefix, octet);
   const projectId = (await neutron.getNetwork(topo.podNetId)).projectId;
-  const daemon = new CniDaemon({ socketPath: `/run/kuryr-cni-e2e/${prefix}daemon.sock`, podSubnet: topo.podSubnetId, securityGroups: [topo.sgId], project: projectId });
+  const daemon = new CniDaemon({ socketPath: `/run/kuryr-cni-e2e/${prefix}daemon.sock`, podSubnet: topo.podSubnetId, securityGroups: [topo.sgId], project: projectId, ...(extraConfig !== undefined ? { extraConfig } : {}) });
   t.after(async () => {
     await daemon.stop();
     await destroyTopology(neutron, prefix);

@@ -5,7 +5,7 @@ import type { NeutronClient } from '../../../src/southbound/openstack/neutron.js
 import type { Network, Port, Subnet } from '../../../src/core/shared/neutron-types.js';
 import { DockerCli } from './docker.js';
 import { kuryrHostLeftovers, kuryrOvsInterfaces } from './host.js';
-import { KuryrDaemon } from './kuryr-daemon.js';
+import { type DaemonOptions, KuryrDaemon } from './kuryr-daemon.js';
 import { adminClients, kuryrProjectClients, stackIsUp, waitActive } from './neutron.js';
 import { FakeVm } from './vm.js';
 import { must, sh } from './sh.js';
@@ -18,9 +18,14 @@ export class DockerE2e {
   readonly docker = new DockerCli();
   readonly openstack = adminClients();
   readonly neutron: NeutronClient = this.openstack.neutron;
-  readonly daemon = new KuryrDaemon();
+  readonly daemon: KuryrDaemon;
   private readonly vms: FakeVm[] = [];
   private readonly cleanups: Array<() => Promise<unknown>> = [];
+
+  /** `daemon`: our daemon's socket and extra kuryr.conf lines (default: the default plugin socket, default config). */
+  constructor(daemon: DaemonOptions = {}) {
+    this.daemon = new KuryrDaemon(daemon);
+  }
 
   static async skipReason(): Promise<string | undefined> {
     if (process.getuid?.() !== 0) return 'e2e tests need root';

@@ -1,0 +1,56 @@
+/**
+ * `kuryr pool show|fill|drain [--network NEUTRON_NET_ID] [--count N] [--socket PATH] [--config-file F]...`:
+ * the running Docker driver's port pools (as kuryr-kubernetes' pool manager did), through its plugin
+ * socket (`[DEFAULT] socket_path` unless `--socket` is given).
+ */
+import { request } from 'node:http';
+import { readConfig, type ConfigSelection } from '../compose/config.js';
+import type { PoolStats } from '../core/port-pool/pool-model.js';
+import { UsageError, type ParsedValues } from './cli.js';
+
+export async function pool(sub: 'show' | 'fill' | 'drain', values: ParsedValues, selection: ConfigSelection): Promise<void> {
+  const socket = (values['socket'] as string | undefined) ?? readConfig(selection).DEFAULT.socket_path;
+  if (sub === 'show') {
+    const { Pools } = (await call(socket, 'Kuryr.PoolShow', {})) as { Pools: PoolStats[] };
+    process.stdout.write('network\tready\tpreparing\tin-use\tstate\n');
+    for (const p of Pools) process.stdout.write(`${p.networkId}\t${p.ready}\t${p.preparing}\t${p.inUse}\t${p.closed ? 'drained' : 'open'}\n`);
+    return;
+  }
+  const network = values['network'] as string | undefined;
+  if (network === undefined) throw new UsageError(`kuryr pool ${sub} needs --network NEUTRON_NETWORK_ID`);
+  if (sub === 'fill') {
+    const count = Number((values['count'] as string | undefined) ?? '10');
+    const { Ready } = (await call(socket, 'Kuryr.PoolFill', { NetworkID: network, Count: count })) as { Ready: number };
+    process.stdout.write(`${Ready} ports ready\n`);
+    return;
+  }
+  if (sub === 'drain') {
+    const { Deleted } = (await call(socket, 'Kuryr.PoolDrain', { NetworkID: network })) as { Deleted: number };
+    process.stdout.write(`${Deleted} ports deleted\n`);
+    return;
+  }
+  throw new Error(`unknown pool command ${sub}; use show, fill or drain`);
+}
+
+function call(socketPath: string, method: string, body: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: `/${method}`, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = text;
+        }
+        const err = (parsed as { Err?: string } | undefined)?.Err;
+        if ((res.statusCode ?? 500) >= 400 || err) reject(new Error(`${method}: ${err ?? text}`));
+        else resolve(parsed);
+      });
+    });
+    req.on('error', (e) => reject(new Error(`cannot reach the kuryr daemon at ${socketPath}: ${e.message}`)));
+    req.end(JSON.stringify(body));
+  });
+}

@@ -1,0 +1,131 @@
+/**
+ * Pods on pool ports: ADD takes a ready port of the pool of its subnet, security groups and
+ * project, moves the parked end into the pod's netns (name, MTU, addresses, routes) and names and
+ * tags the port as an ordinary ADD does, those Neutron writes landing right after the reply under
+ * the pod's lock (DEL and CHECK wait for them). DEL parks the interface again, resets the port and
+ * returns it to the pool, or deletes it above `ports_pool_max`.
+ */
+import { errorMessage, isNotFound } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import type { KeyedMutex } from '../../common/keyed-mutex.js';
+import type { Network, Port, Subnet } from '../shared/neutron-types.js';
+import type { AttachmentKey, PodAddRequest } from './pod-model.js';
+import { podDeviceId, podPortName, podPortTags } from './pod-tags.js';
+import type { PoolSpec, PooledPort } from '../port-pool/pool-model.js';
+import type { PortPools } from '../port-pool/port-pools.js';
+
+/** Name of a free pod pool port. */
+export const POD_POOL_PORT_NAME = 'kuryr-pool-port';
+
+const WRITE_RETRY_FIRST_MS = 500;
+const WRITE_RETRY_MAX_MS = 10_000;
+
+/** The pool of a subnet, security-group set and project. */
+export function podPoolKey(subnetId: string, securityGroups: string[], projectId: string | undefined): string {
+  return `${subnetId}|${[...securityGroups].sort().join(',')}|${projectId ?? ''}`;
+}
+
+export class PodPools {
+  /** `<container id>|<ifname>` → the pool port it sits on. */
+  private readonly attached = new Map<string, PooledPort>();
+
+  constructor(
+    readonly pools: PortPools,
+    private readonly log: Logger,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {}
+
+  /**
+   * A pool port moved into the pod's netns, or `undefined` (no ready port: the caller makes one).
+   * The pool is registered and filled on first use.
+   */
+  async attach(
+    req: PodAddRequest,
+    place: { subnet: Subnet; network: Network; securityGroups: string[]; projectId: string | undefined; mtu: number },
+    write: { hostId: string; resourceTags: string[]; locks: KeyedMutex; lockKey: string },
+  ): Promise<PooledPort | undefined> {
+    const key = podPoolKey(place.subnet.id, place.securityGroups, place.projectId);
+    if (!this.pools.has(key)) {
+      this.pools.ensure(this.specOf(key, place));
+      return undefined;
+    }
+    const pp = this.pools.take(key);
+    if (pp === undefined) return undefined;
+    try {
+      await this.pools.dataplane.into(pp.vif, { netnsPath: req.netns, ifName: req.ifName });
+    } catch (err) {
+      this.log.warn({ portId: pp.port.id, err: errorMessage(err) }, 'could not move a pool port into the pod; deleting it');
+      await this.pools.discard(pp).catch(() => undefined);
+      return undefined;
+    }
+    this.attached.set(attachmentId(req), pp);
+    const tags = podPortTags(write.hostId, req, req.pod, write.resourceTags);
+    const update = { name: podPortName(req.pod), deviceId: podDeviceId(req.pod, req.containerId) };
+    void write.locks.run(write.lockKey, () => this.writeClaim(pp, update, tags));
+    return pp;
+  }
+
+  /** DEL of an attachment on a pool port: parks, resets and returns the port. False when it is not one. */
+  async detach(key: AttachmentKey, netns: string): Promise<boolean> {
+    const id = attachmentId(key);
+    const pp = this.attached.get(id);
+    if (pp === undefined) return false;
+    const parked = await this.pools.dataplane.back(pp.vif, netns !== '' ? { netnsPath: netns, ifName: key.ifName } : null);
+    await this.pools.reset(pp);
+    this.attached.delete(id);
+    this.pools.recycle(pp, { replug: !parked });
+    this.log.info({ portId: pp.port.id, containerId: key.containerId, parked }, 'pod detached; port returned to the pool');
+    return true;
+  }
+
+  /** After a restart: re-adopts this node's pod pool ports (the pool of each from the port itself). */
+  async adopt(neutron: { getSubnet(id: string): Promise<Subnet>; getNetwork(id: string): Promise<Network> }, networkDeviceMtu: number): Promise<void> {
+    const report = await this.pools.adopt(async (port: Port) => {
+      const subnetId = port.fixedIps[0]?.subnetId;
+      if (subnetId === undefined) return undefined;
+      try {
+        const subnet = await neutron.getSubnet(subnetId);
+        const network = await neutron.getNetwork(subnet.networkId);
+        const sgs = [...port.securityGroups];
+        const key = podPoolKey(subnet.id, sgs, port.projectId);
+        return this.specOf(key, { subnet, network, securityGroups: sgs, projectId: port.projectId, mtu: networkDeviceMtu > 0 ? networkDeviceMtu : network.mtu ?? 1500 });
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    });
+    if (report.taken.length > 0) this.log.warn({ ports: report.taken.map((t) => t.port.id) }, 'pod pool ports taken before the restart are left as they are');
+  }
+
+  private async writeClaim(pp: PooledPort, update: { name: string; deviceId: string }, tags: string[]): Promise<void> {
+    let wait = WRITE_RETRY_FIRST_MS;
+    for (;;) {
+      try {
+        await this.pools.neutron.updatePort(pp.port.id, update);
+        await this.pools.neutron.setTags('ports', pp.port.id, tags);
+        return;
+      } catch (err) {
+        if (isNotFound(err)) return;
+        this.log.warn({ portId: pp.port.id, err: errorMessage(err), retryMs: wait }, 'could not name and tag a pod pool port; retrying');
+        await this.sleep(wait);
+        wait = Math.min(WRITE_RETRY_MAX_MS, wait * 2);
+      }
+    }
+  }
+
+  private specOf(key: string, place: { subnet: Subnet; network: Network; securityGroups: string[]; projectId: string | undefined; mtu: number }): PoolSpec {
+    return {
+      key,
+      networkId: place.subnet.networkId,
+      subnets: [place.subnet],
+      mtu: place.mtu,
+      portName: POD_POOL_PORT_NAME,
+      ...(place.securityGroups.length > 0 ? { securityGroups: place.securityGroups } : {}),
+      ...(place.projectId !== undefined ? { projectId: place.projectId } : {}),
+    };
+  }
+}
+
+function attachmentId(key: Pick<AttachmentKey, 'containerId' | 'ifName'>): string {
+  return `${key.containerId}|${key.ifName}`;
+}
