@@ -65,7 +65,12 @@ test('containerd pods on pool ports: named and tagged as without pools, reach ea
   const a = await run(`${PREFIX}web-a`);
   const b = await run(`${PREFIX}web-b`);
   for (const p of [a, b]) {
-    const port = await waitFor(`port of ${p.name} named`, async () => (await neutron.listPorts({ name: p.name }))[0], 30_000);
+    // The claim's Neutron writes (name, device_id, tags) land right after ADD answers, and the agent then
+    // sees the port again: wait until all of it is there.
+    const port = await waitFor(`port of ${p.name} named, tagged and ACTIVE`, async () => {
+      const found = (await neutron.listPorts({ name: p.name }))[0];
+      return found && found.status === 'ACTIVE' && !found.tags.includes(TAG) && found.tags.includes(`kuryr.cni.cid:${p.id.slice(0, 40)}`) ? found : undefined;
+    }, 30_000);
     assert.ok(poolIds.has(port.id), `${p.name} got a pool port`);
     assert.equal(port.status, 'ACTIVE');
     assert.equal(port.deviceId, p.uid);
@@ -76,8 +81,10 @@ test('containerd pods on pool ports: named and tagged as without pools, reach ea
     const link = await sh(['nsenter', `--net=${p.netns}`, 'ip', '-o', 'link', 'show', 'dev', 'eth0']);
     assert.match(link.stdout, new RegExp(`mtu ${topo.mtu}`));
   }
-  assert.ok(await pingFrom(a.netns, b.ip), 'web-a → web-b');
-  assert.ok(await pingFrom(b.netns, first.ip), 'web-b → the first pod (ordinary port)');
+  // Traffic may start a moment after ADD answers (the agent re-reads the claimed port): allow a few seconds.
+  const reaches = (netns: string, ip: string) => waitFor(`${ip} reachable`, async () => (await pingFrom(netns, ip, 1)) || undefined, 15_000, 500).then(() => true, () => false);
+  assert.ok(await reaches(a.netns, b.ip), 'web-a → web-b');
+  assert.ok(await reaches(b.netns, first.ip), 'web-b → the first pod (ordinary port)');
 
   const vmPort = await neutron.createPort({ networkId: topo.podNetId, name: `${PREFIX}vm`, deviceId: randomUUID(), deviceOwner: 'compute:nova', hostId: hostname(), securityGroups: [topo.sgId] });
   const vm = new FakeVm(`${PREFIX}vm`, { id: vmPort.id, macAddress: vmPort.macAddress, deviceId: vmPort.deviceId, addresses: [{ ip: vmPort.fixedIps[0]!.ipAddress, prefixLength: 24 }] });
