@@ -8,7 +8,7 @@
 #   scripts/aio.sh wipe     down + drop databases, bridges, namespaces, state (next 'up' is a first boot)
 #
 # Tunables: AIO_LB=1 (linuxbridge agent as second host in netns aio-lb), AIO_DHCP=1, AIO_L3=1,
-# AIO_DOCKER=1, AIO_DOCKER2=0 (second dockerd in aio-lb), AIO_KURYR=1 (start Kuryr's Docker driver),
+# AIO_DOCKER=1, AIO_DOCKER2=0 (second dockerd in aio-lb), AIO_KURYR=1 (install the package, start both Kuryr daemons),
 # AIO_SKIP_APT=0, AIO_POLL=1 (agent polling_interval).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,6 +18,8 @@ source "$HERE/lib/aio-common.sh"
 source "$HERE/lib/aio-configs.sh"
 # shellcheck source=lib/aio-services.sh
 source "$HERE/lib/aio-services.sh"
+# shellcheck source=lib/aio-kuryr.sh
+source "$HERE/lib/aio-kuryr.sh"
 
 do_up() {
   mkdir -p "$AIO_LOG" "$AIO_RUN"
@@ -34,7 +36,9 @@ do_up() {
   step "neutron agents" start_agents
   step "dockerd" start_docker
   step "dockerd (host2)" start_docker2
-  step "kuryr" start_kuryr
+  step "kuryr default pools + pod network" kuryr_neutron_objects
+  step "kuryr package + CNI plugin" install_kuryr
+  step "kuryr daemons" start_kuryr
   log "stack healthy $(since "$t0") s after packages"
   echo "credentials: source $AIO_ETC/admin-openrc  (clouds.yaml: /etc/openstack/clouds.yaml, cloud aio-admin)"
 }

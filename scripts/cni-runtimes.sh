@@ -125,7 +125,9 @@ state = "$R/containerd"
           SystemdCgroup = false
           Root = "$R/runc"
 EOS
-  nohup containerd --config $W/containerd.toml > $W/containerd.log 2>&1 &
+  # the fd loop closes what this script inherited (the stack lock under flock): containerd must not keep it
+  ( for fd in /proc/self/fd/*; do fd=${fd##*/}; if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi; done
+    exec nohup containerd --config $W/containerd.toml > $W/containerd.log 2>&1 ) &
   echo $! > $PID
   for _ in $(seq 1 100); do [ -S $SOCK ] && ctr -a $SOCK version >/dev/null 2>&1 && break; sleep 0.1; done
   ctr -a $SOCK -n k8s.io images import $W/pause.tar >/dev/null

@@ -18,12 +18,12 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/aio-common.sh
 source "$HERE/lib/aio-common.sh"
-DOCKER=/usr/bin/docker
+# shellcheck source=lib/docker-host.sh
+source "$HERE/lib/docker-host.sh"
 ETCD_URL=http://127.0.0.1:2379
 
 etcd_ok() { curl -fsS -m 2 $ETCD_URL/version >/dev/null 2>&1; }
 lb_etcd_ok() { ip netns exec $LBNS curl -fsS -m 2 $ETCD_URL/version >/dev/null 2>&1; }
-dk() { $DOCKER -H "unix://$AIO_RUN/mh-$1/docker.sock" "${@:2}"; }
 
 ensure_stack() {
   if curl -fsS -m 3 -o /dev/null $NEUTRON_URL/ && ip netns list | grep -qw $LBNS; then return 0; fi
@@ -51,38 +51,7 @@ start_etcd() {
 }
 
 # start_host NAME NETNS ADVERTISE_IP
-start_host() {
-  local n=$1 ns=$2 adv=$3 d=$AIO_RUN/mh-$1
-  if dk "$n" info >/dev/null 2>&1; then log "dockerd mh-$n already running"; return 0; fi
-  mkdir -p "$d/plugins" "$d/plugin-specs" "$AIO_VAR/mh-$n"
-  awk '$3 ~ /^cgroup2?$/ {print $3, $2, $4}' /proc/self/mounts >"$d/cgroup-mounts"
-  cat >"$d/run.sh" <<SH
-#!/bin/bash
-set -e
-if [ -n "$ns" ]; then  # 'ip netns exec' remounted /sys, hiding the cgroup mounts dockerd needs
-  mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup
-  while read -r fs mp opts; do mkdir -p "\$mp"; mount -t "\$fs" -o "\$opts" "\$fs" "\$mp"; done <$d/cgroup-mounts
-fi
-mount --bind $d/plugins /run/docker/plugins
-mount --bind $d/plugin-specs /etc/docker/plugins
-# overlay mounts live in this mount ns, so containerd must too: hide any other one
-mount -t tmpfs tmpfs /run/containerd
-exec dockerd --data-root=$AIO_VAR/mh-$n --exec-root=$d/docker -H unix://$d/docker.sock --pidfile=$d/docker.pid \\
-  --iptables=false --ip-forward=false --ip-masq=false --bridge=none --storage-driver=overlay2 \\
-  --cluster-store=etcd://127.0.0.1:2379 --cluster-advertise=$adv:2376
-SH
-  chmod +x "$d/run.sh"
-  if [[ -n $ns ]]; then start_bg "mh-dockerd-$n" ip netns exec "$ns" unshare -m --propagation private "$d/run.sh"
-  else start_bg "mh-dockerd-$n" unshare -m --propagation private "$d/run.sh"; fi
-  wait_for "dockerd mh-$n" 60 dk "$n" info
-}
-
-load_busybox() {
-  local n
-  for n in a b; do
-    dk $n image inspect busybox:latest >/dev/null 2>&1 || $DOCKER save busybox:latest | dk $n load >/dev/null
-  done
-}
+start_host() { start_dockerd "$1" "$2" --cluster-store=etcd://127.0.0.1:2379 "--cluster-advertise=$3:2376"; }
 
 stop_docker() { stop_names mh-dockerd-b mh-dockerd-a; }
 
@@ -92,7 +61,7 @@ do_up() {
   step "stack" ensure_stack
   step "etcd" start_etcd
   step "dockerd mh-a + mh-b" start_both
-  step "busybox" load_busybox
+  step "busybox" load_busybox a b
   log "multihost up in $(since "$t0") s"
   do_status
 }

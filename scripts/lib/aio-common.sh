@@ -56,11 +56,21 @@ wait_for() {
 running() { local st; st=$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null); [[ -n $st && $st != Z ]]; }
 alive() { local f=$AIO_RUN/$1.pid; [[ -s $f ]] && running "$(cat "$f")"; }
 
+# close_inherited_fds: close every fd above 2 of this shell. Daemons must not keep what their starter held open:
+# under `flock /tmp/stack.lock ...` that is the lock itself, which a daemon would then hold forever.
+close_inherited_fds() {
+  local fd
+  for fd in /proc/self/fd/*; do
+    fd=${fd##*/}
+    if (( fd > 2 )); then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
 # start_bg NAME CMD...: start detached in its own session; the pid file marks it as ours for 'down'
 start_bg() {
   local name=$1; shift
   if alive "$name"; then log "$name already running (pid $(cat "$AIO_RUN/$name.pid"))"; return 0; fi
-  setsid "$@" >>"$AIO_LOG/$name.out" 2>&1 </dev/null &
+  ( close_inherited_fds; exec setsid "$@" >>"$AIO_LOG/$name.out" 2>&1 </dev/null ) &
   echo $! >"$AIO_RUN/$name.pid"
   log "started $name (pid $!)"
 }
@@ -74,7 +84,8 @@ stop_pid() {
   log "killed $name after 30 s"
 }
 stop_name() { local f=$AIO_RUN/$1.pid; if [[ -s $f ]]; then stop_pid "$1" "$(cat "$f")"; fi; rm -f "$f"; }
-stop_names() { local n; for n in "$@"; do stop_name "$n" & done; wait; }
+# in parallel; waits for these stops only (a bare `wait` would also wait for daemons start_bg started in this shell)
+stop_names() { local n pids=(); for n in "$@"; do stop_name "$n" & pids+=($!); done; wait "${pids[@]}"; }
 
 admin_token() {
   curl -sS -i -X POST "$KS_URL/auth/tokens" -H 'Content-Type: application/json' \

@@ -280,28 +280,3 @@ do_wipe() {
   rm -rf $AIO_VAR/keystone $AIO_VAR/neutron $AIO_VAR/docker2 $AIO_VAR/bin $AIO_RUN
   echo "wiped"
 }
-
-# Kuryr itself (the main job): the libnetwork driver on /run/docker/plugins/kuryr.sock, as the kuryr
-# service user. /etc/kuryr/kuryr.conf is written once and left alone after that (it is the operator's).
-KURYR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-start_kuryr() {
-  [[ ${AIO_KURYR:-1} == 1 && $AIO_DOCKER == 1 ]] || return 0
-  mkdir -p /etc/kuryr
-  [[ -e /etc/kuryr/kuryr.conf ]] || cat >/etc/kuryr/kuryr.conf <<CNF
-[DEFAULT]
-capability_scope = local
-[neutron]
-auth_type = password
-auth_url = $KS_URL
-username = kuryr
-password = $KURYR_PASS
-project_name = service
-user_domain_name = Default
-project_domain_name = Default
-region_name = $REGION
-CNF
-  chmod 600 /etc/kuryr/kuryr.conf
-  [[ -d $KURYR_ROOT/node_modules ]] || (cd "$KURYR_ROOT" && npm ci --no-audit --no-fund >"$AIO_LOG/npm-ci.log" 2>&1)
-  start_bg kuryr-docker node --import tsx "$KURYR_ROOT/src/bin/kuryr.ts" serve docker --config-file /etc/kuryr/kuryr.conf
-  wait_for "kuryr" 60 curl -fsS -o /dev/null -X POST --unix-socket /run/docker/plugins/kuryr.sock http://x/Plugin.Activate
-}

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `kuryr-cni`: the CNI plugin executable (installed as /opt/cni/bin/kuryr-cni). Bundled alone by
  * `npm run build:cni` into dist/kuryr-cni.js; all the work happens in the node daemon.

@@ -5,25 +5,17 @@
  * conflict or failure.
  */
 import { createLogger } from '../common/log.js';
-import { readConfig } from '../compose/config.js';
+import { readConfig, type ConfigSelection } from '../compose/config.js';
 import { openStackFromConfig } from '../compose/openstack.js';
 import { syncNetworks } from '../core/docker/network-sync.js';
 import { DockerEngineClient, socketPathOf } from '../southbound/docker-engine/client.js';
+import type { ParsedValues } from './cli.js';
 
-export async function networkSync(args: string[]): Promise<void> {
-  let dockerHost = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-  let driver = 'kuryr';
-  let dryRun = false;
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === '--docker-host' || a === '-H') dockerHost = need(a, args[++i]);
-    else if (a.startsWith('--docker-host=')) dockerHost = a.slice('--docker-host='.length);
-    else if (a === '--driver') driver = need(a, args[++i]);
-    else if (a === '--dry-run') dryRun = true;
-    else rest.push(a);
-  }
-  const config = readConfig(rest);
+export async function networkSync(values: ParsedValues, selection: ConfigSelection): Promise<void> {
+  const dockerHost = (values['docker-host'] as string | undefined) ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const driver = (values['driver'] as string | undefined) ?? 'kuryr';
+  const dryRun = values['dry-run'] === true;
+  const config = readConfig(selection);
   const logger = createLogger({ level: process.env.KURYR_LOG_LEVEL ?? 'warn' });
   const openstack = openStackFromConfig(config, logger);
   try {
@@ -35,9 +27,4 @@ export async function networkSync(args: string[]): Promise<void> {
   } finally {
     await openstack.close();
   }
-}
-
-function need(flag: string, value: string | undefined): string {
-  if (value === undefined) throw new Error(`${flag} needs a value`);
-  return value;
 }

@@ -4,35 +4,28 @@
  * socket (`[DEFAULT] socket_path` unless `--socket` is given).
  */
 import { request } from 'node:http';
-import { parseArgs } from 'node:util';
-import { readConfig } from '../compose/config.js';
+import { readConfig, type ConfigSelection } from '../compose/config.js';
 import type { PoolStats } from '../core/port-pool/pool-model.js';
+import { UsageError, type ParsedValues } from './cli.js';
 
-
-export async function pool(sub: string, args: string[]): Promise<void> {
-  const { values, tokens } = parseArgs({
-    args,
-    options: { network: { type: 'string' }, count: { type: 'string' }, socket: { type: 'string' }, 'config-file': { type: 'string', multiple: true }, 'config-dir': { type: 'string', multiple: true } },
-    strict: true,
-    tokens: true,
-  });
-  const configArgs = tokens.filter((t) => t.kind === 'option' && (t.name === 'config-file' || t.name === 'config-dir')).flatMap((t) => (t.kind === 'option' ? [`--${t.name}`, t.value ?? ''] : []));
-  const socket = values.socket ?? readConfig(configArgs).DEFAULT.socket_path;
+export async function pool(sub: 'show' | 'fill' | 'drain', values: ParsedValues, selection: ConfigSelection): Promise<void> {
+  const socket = (values['socket'] as string | undefined) ?? readConfig(selection).DEFAULT.socket_path;
   if (sub === 'show') {
     const { Pools } = (await call(socket, 'Kuryr.PoolShow', {})) as { Pools: PoolStats[] };
     process.stdout.write('network\tready\tpreparing\tin-use\tstate\n');
     for (const p of Pools) process.stdout.write(`${p.networkId}\t${p.ready}\t${p.preparing}\t${p.inUse}\t${p.closed ? 'drained' : 'open'}\n`);
     return;
   }
-  if (values.network === undefined) throw new Error(`kuryr pool ${sub} needs --network NEUTRON_NETWORK_ID`);
+  const network = values['network'] as string | undefined;
+  if (network === undefined) throw new UsageError(`kuryr pool ${sub} needs --network NEUTRON_NETWORK_ID`);
   if (sub === 'fill') {
-    const count = Number(values.count ?? '10');
-    const { Ready } = (await call(socket, 'Kuryr.PoolFill', { NetworkID: values.network, Count: count })) as { Ready: number };
+    const count = Number((values['count'] as string | undefined) ?? '10');
+    const { Ready } = (await call(socket, 'Kuryr.PoolFill', { NetworkID: network, Count: count })) as { Ready: number };
     process.stdout.write(`${Ready} ports ready\n`);
     return;
   }
   if (sub === 'drain') {
-    const { Deleted } = (await call(socket, 'Kuryr.PoolDrain', { NetworkID: values.network })) as { Deleted: number };
+    const { Deleted } = (await call(socket, 'Kuryr.PoolDrain', { NetworkID: network })) as { Deleted: number };
     process.stdout.write(`${Deleted} ports deleted\n`);
     return;
   }

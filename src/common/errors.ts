@@ -83,6 +83,10 @@ export class NeutronError extends KuryrError {
   get isConflict(): boolean {
     return this.status === 409;
   }
+  /** 412: an `If-Match: revision_number=N` update found the resource at another revision. */
+  get isPreconditionFailed(): boolean {
+    return this.status === 412;
+  }
 }
 
 /** Plugging or unplugging a host device failed (ip, ovs-vsctl, ethtool...). */

@@ -28,6 +28,11 @@ export class KeyedMutex {
     return step(0);
   }
 
+  /** True while some work holds or waits for `key` (the garbage collector leaves such things alone). */
+  busy(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   get size(): number {
     return this.tails.size;
   }

@@ -1,3 +1,5 @@
+import { telemetry } from './telemetry.js';
+
 /**
  * Compensating actions for a multi-step create: push an undo after each step that
  * succeeded, `commit()` at the end; on failure `rollback()` runs them newest first.
@@ -17,6 +19,7 @@ export class UndoStack {
   /** Runs every undo, newest first; returns the descriptions of those that failed. */
   async rollback(): Promise<string[]> {
     const failed: string[] = [];
+    const counted = this.steps.length > 0;
     while (this.steps.length > 0) {
       const step = this.steps.pop()!;
       try {
@@ -25,6 +28,7 @@ export class UndoStack {
         failed.push(`${step.what}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
+    if (counted) telemetry().rollback(failed.length);
     return failed;
   }
 

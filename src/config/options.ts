@@ -72,6 +72,12 @@ export const DEFAULT_OPTS = {
   host: str((c) => c.hostname, `${TS}Value of binding:host_id on created ports; defaults to the host name.`, { tsOnly: true }),
   wait_for_active: bool(true, `${TS}Wait for a port to become ACTIVE before answering Join.`, { tsOnly: true }),
   active_timeout: float(30, `${TS}Seconds to wait for a port to become ACTIVE.`, { tsOnly: true, min: 0 }),
+  shutdown_timeout: float(120, `${TS}Seconds SIGTERM waits for running calls to finish or roll back before the daemon exits.`, { tsOnly: true, min: 0 }),
+  docker_host: str('unix:///var/run/docker.sock', `${TS}Docker Engine API of this host (names in errors, the garbage collector).`, { tsOnly: true }),
+  gc_interval: float(300, `${TS}Seconds between garbage collector rounds in the daemon, which also runs one at start-up (0: off).`, { tsOnly: true, min: 0 }),
+  gc_grace: float(60, `${TS}Seconds a leftover must have existed before the garbage collector removes it.`, { tsOnly: true, min: 0 }),
+  health_port: port(23751, `${TS}Loopback port of the Docker driver's /alive and /ready; 0 turns them off.`, { tsOnly: true }),
+  metrics_port: port(23752, `${TS}Loopback port of the Docker driver's Prometheus /metrics; 0 turns it off.`, { tsOnly: true }),
 };
 
 /** keystoneauth plugin names accepted in [neutron] auth_type. */
@@ -204,7 +210,7 @@ export const CNI_DAEMON_OPTS = {
 
 /** [cni_health_server] (kuryr-kubernetes). */
 export const CNI_HEALTH_SERVER_OPTS = {
-  port: port(8090, 'Port for CNI Health HTTP Server.'),
+  port: port(8090, 'Port for CNI Health HTTP Server (/alive, /ready on 127.0.0.1; 0 turns it off).'),
   max_memory_usage: int(-1, 'Maximum memory usage (MiB) for CNI Health Server process; -1 disables.'),
   cg_path: str('/sys/fs/cgroup/memory/system.slice/kuryr-cni.service', 'sysfs path to the CNI cgroup.'),
 };
@@ -213,6 +219,13 @@ export const CNI_HEALTH_SERVER_OPTS = {
 export const POD_VIF_NESTED_OPTS = {
   worker_nodes_subnets: list([], 'Neutron subnet IDs for k8s worker node VMs.'),
   rev_update_attempts: int(3, 'How many time to try to re-update the neutron resource when revision has been changed.'),
+};
+
+/** [namespace_subnet] (kuryr-kubernetes), read with `[kubernetes] pod_subnets_driver = namespace`. */
+export const NAMESPACE_SUBNET_OPTS = {
+  pod_router: str(null, 'Default Neutron router ID where namespace subnets are attached.'),
+  pod_subnet_pool: str(null, 'Default Neutron subnet pool ID where namespace subnets are allocated from.'),
+  namespace_projects: dict(`${TS}namespace:project-id pairs: the project owning a namespace's network, subnet, group and pod ports (else [neutron_defaults] project).`, { tsOnly: true }),
 };
 
 /** [vhostuser] (kuryr-kubernetes). */
@@ -230,7 +243,7 @@ export const NESTED_DPDK_OPTS = {
 /** [prometheus_exporter] (kuryr-kubernetes). */
 export const PROMETHEUS_EXPORTER_OPTS = {
   controller_exporter_port: port(9654, 'Port for the Controller Prometheus exporter.'),
-  cni_exporter_port: port(9655, 'Port for the CNI Prometheus exporter.'),
+  cni_exporter_port: port(9655, 'Port for the CNI Prometheus exporter (/metrics on 127.0.0.1; 0 turns it off).'),
 };
 
 /** [vif_pool] (kuryr-kubernetes names; `enabled` is ours): pools of pre-made, pre-plugged ports. */
@@ -252,6 +265,7 @@ export const OPTION_GROUPS = {
   cni_daemon: CNI_DAEMON_OPTS,
   cni_health_server: CNI_HEALTH_SERVER_OPTS,
   pod_vif_nested: POD_VIF_NESTED_OPTS,
+  namespace_subnet: NAMESPACE_SUBNET_OPTS,
   vhostuser: VHOSTUSER_OPTS,
   nested_dpdk: NESTED_DPDK_OPTS,
   prometheus_exporter: PROMETHEUS_EXPORTER_OPTS,

@@ -58,6 +58,21 @@ export function formatEffectiveConfig(config: KuryrConfig): string {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * `group.option` of every option set (in a file or the environment) that this port accepts but does not act on,
+ * so that a daemon can warn at start-up instead of silently doing something else than the operator asked.
+ */
+export function unimplementedOptions(config: KuryrConfig): string[] {
+  const out: string[] = [];
+  for (const group of Object.keys(OPTION_GROUPS) as GroupName[]) {
+    for (const [name, spec] of groupOptions(group)) {
+      const source = config.sources[group][name];
+      if (spec.ignored && source !== undefined && source.kind !== 'default') out.push(`[${group}] ${name}`);
+    }
+  }
+  return out;
+}
+
 /** Parse `--config-file X` (repeatable), `--config-dir D` and their `=` forms; other arguments are an error. */
 export function parseConfigArgs(argv: readonly string[]): Pick<LoadConfigOptions, 'configFiles' | 'configDir'> {
   const configFiles: string[] = [];

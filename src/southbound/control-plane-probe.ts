@@ -14,6 +14,8 @@ export class NodeControlPlaneProbe implements ControlPlaneProbe {
     private readonly authUrl: string,
     private readonly exec: Exec,
     private readonly ovsBridge: string,
+    /** Nested (node in a VM): the data plane is the VM NIC, not OVS. */
+    private readonly vmNic?: { linkInfo(refresh: boolean): Promise<unknown> },
   ) {}
 
   /** Keystone answers at all (one attempt: a probe reports, it does not retry), then issues a token. */
@@ -27,8 +29,12 @@ export class NodeControlPlaneProbe implements ControlPlaneProbe {
     await this.openstack.neutron.getExtension('binding');
   }
 
-  /** The OVS integration bridge exists and ovsdb answers. */
+  /** The OVS integration bridge exists and ovsdb answers; nested, the VM NIC still exists. */
   async dataplane(): Promise<void> {
+    if (this.vmNic) {
+      await this.vmNic.linkInfo(true);
+      return;
+    }
     await this.exec(['ovs-vsctl', '--timeout=3', 'br-exists', this.ovsBridge], { timeoutMs: 5_000 }).catch((err: unknown) => {
       throw new Error(`OVS bridge ${this.ovsBridge} is missing or ovsdb is down: ${errorMessage(err)}`);
     });

@@ -35,8 +35,10 @@ import type {
   SecurityGroup,
   SecurityGroupRule,
   Subnet,
+  SubPort,
   SubnetPool,
   TaggableKind,
+  Trunk,
 } from '../../src/core/shared/neutron-types.js';
 
 export const PROJECT_ID = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
@@ -67,6 +69,9 @@ export class FakeNeutron implements NeutronApi {
   readonly pools = new Map<string, SubnetPool>();
   readonly ports = new Map<string, Port>();
   readonly securityGroups = new Map<string, SecurityGroup>();
+  readonly trunks = new Map<string, Trunk>();
+  /** Router IDs (routers are made by tests; Kuryr only attaches subnets to one). */
+  readonly routers = new Set<string>();
   extensions: string[];
   activation: NonNullable<FakeNeutronOptions['activation']>;
   dhcpPorts: boolean;
@@ -112,7 +117,7 @@ export class FakeNeutron implements NeutronApi {
     const eq = (key: keyof ListFilter, field: string): boolean => f[key] === undefined || r[field] === f[key];
     if (!eq('id', 'id') || !eq('name', 'name') || !eq('projectId', 'projectId') || !eq('networkId', 'networkId')) return false;
     if (!eq('subnetpoolId', 'subnetpoolId') || !eq('ipVersion', 'ipVersion') || !eq('deviceId', 'deviceId')) return false;
-    if (!eq('deviceOwner', 'deviceOwner') || !eq('hostId', 'hostId') || !eq('shared', 'shared')) return false;
+    if (!eq('deviceOwner', 'deviceOwner') || !eq('hostId', 'hostId') || !eq('shared', 'shared') || !eq('portId', 'portId')) return false;
     if (f.macAddress !== undefined && String(r.macAddress).toLowerCase() !== f.macAddress.toLowerCase()) return false;
     if (f.cidr !== undefined && r.cidr !== f.cidr) return false;
     if (f.securityGroupId !== undefined && r.securityGroupId !== f.securityGroupId) return false;
@@ -183,7 +188,8 @@ export class FakeNeutron implements NeutronApi {
   async deleteNetwork(id: string): Promise<void> {
     await this.enter('deleteNetwork', id);
     this.need(this.networks, id, 'Network');
-    const users = [...this.ports.values()].filter((p) => p.networkId === id && !p.deviceOwner.startsWith('network:'));
+    // Router interfaces keep a network in use, as in Neutron; DHCP ports do not.
+    const users = [...this.ports.values()].filter((p) => p.networkId === id && (!p.deviceOwner.startsWith('network:') || p.deviceOwner === 'network:router_interface'));
     if (users.length > 0) throw err(409, 'NetworkInUse', `Unable to complete operation on network ${id}. There are one or more ports still in use on the network.`);
     for (const p of [...this.ports.values()]) if (p.networkId === id) this.ports.delete(p.id);
     for (const s of [...this.subnets.values()]) if (s.networkId === id) this.subnets.delete(s.id);
@@ -370,6 +376,7 @@ export class FakeNeutron implements NeutronApi {
       portSecurityEnabled: true,
       allowedAddressPairs: [],
       tags: [],
+      revisionNumber: 1,
       trunkDetails: undefined,
     };
   }
@@ -498,9 +505,12 @@ export class FakeNeutron implements NeutronApi {
     return p;
   }
 
-  async updatePort(id: string, b: PortUpdate): Promise<Port> {
-    await this.enter('updatePort', id, b);
+  async updatePort(id: string, b: PortUpdate, opts: { ifRevision?: number } = {}): Promise<Port> {
+    await this.enter('updatePort', id, b, opts);
     const p = this.need(this.ports, id, 'Port');
+    if (opts.ifRevision !== undefined && opts.ifRevision !== p.revisionNumber) {
+      throw err(412, 'RevisionNumberConstraintFailed', `Constrained to ${opts.ifRevision}, but current revision is ${p.revisionNumber}`);
+    }
     const mac = b.macAddress?.toLowerCase();
     if (mac !== undefined && mac !== p.macAddress) {
       if (p.vifType !== 'unbound' && p.vifType !== 'binding_failed') throw err(409, 'PortBound', `Unable to complete operation on port ${id}, port is already bound, port type: ${p.vifType}, old_mac ${p.macAddress}, new_mac ${mac}.`);
@@ -529,6 +539,7 @@ export class FakeNeutron implements NeutronApi {
     if (b.bindingProfile !== undefined) p.bindingProfile = b.bindingProfile;
     if (b.portSecurityEnabled !== undefined) p.portSecurityEnabled = b.portSecurityEnabled;
     if (b.hostId !== undefined && b.hostId !== p.hostId) this.bind(p, b.hostId);
+    p.revisionNumber += 1;
     return clone(p);
   }
 
@@ -586,6 +597,85 @@ export class FakeNeutron implements NeutronApi {
       if (sg.rules.length !== before) return;
     }
     throw err(404, 'SecurityGroupRuleNotFound', `Security group rule ${id} does not exist`);
+  }
+
+  // ---- routers (minimal) ------------------------------------------------------------------
+
+  /** Not on `NeutronApi` (Kuryr never creates routers): tests make `pod_router` with it. */
+  createRouter(): string {
+    const id = randomUUID();
+    this.routers.add(id);
+    return id;
+  }
+
+  async addRouterInterface(routerId: string, ref: { subnetId?: string; portId?: string }): Promise<{ portId: string; subnetId: string }> {
+    await this.enter('addRouterInterface', routerId, ref);
+    if (!this.routers.has(routerId)) throw err(404, 'RouterNotFound', `Router ${routerId} could not be found`);
+    const s = this.need(this.subnets, ref.subnetId ?? '', 'Subnet');
+    const p = this.blankPort(s.networkId, '', 'network:router_interface', routerId);
+    p.fixedIps = [{ subnetId: s.id, ipAddress: s.gatewayIp ?? this.allocateIp(s) }];
+    p.status = 'ACTIVE';
+    this.ports.set(p.id, p);
+    return { portId: p.id, subnetId: s.id };
+  }
+
+  async removeRouterInterface(routerId: string, ref: { subnetId?: string; portId?: string }): Promise<void> {
+    await this.enter('removeRouterInterface', routerId, ref);
+    if (!this.routers.has(routerId)) throw err(404, 'RouterNotFound', `Router ${routerId} could not be found`);
+    const found = [...this.ports.values()].filter((p) => p.deviceId === routerId && (p.id === ref.portId || p.fixedIps.some((f) => f.subnetId === ref.subnetId)));
+    if (found.length === 0) throw err(404, 'RouterInterfaceNotFoundForSubnet', `Router ${routerId} has no interface on subnet ${ref.subnetId}`);
+    for (const p of found) this.ports.delete(p.id);
+  }
+
+  // ---- trunks (minimal) -------------------------------------------------------
+
+  async listTrunks(f?: ListFilter): Promise<Trunk[]> {
+    await this.enter('listTrunks', f);
+    return this.list(this.trunks, f);
+  }
+
+  /** Not on `NeutronApi` (Kuryr never creates trunks): tests make the VM's trunk with it. */
+  async createTrunk(b: { portId: string; name?: string; projectId?: string; adminStateUp?: boolean; subPorts?: SubPort[] }): Promise<Trunk> {
+    await this.enter('createTrunk', b);
+    const t: Trunk = { id: randomUUID(), name: b.name ?? '', portId: b.portId, projectId: b.projectId ?? PROJECT_ID, status: 'ACTIVE', adminStateUp: b.adminStateUp ?? true, subPorts: b.subPorts ?? [], tags: [] };
+    this.trunks.set(t.id, t);
+    return clone(t);
+  }
+
+  async deleteTrunk(id: string): Promise<void> {
+    await this.enter('deleteTrunk', id);
+    this.need(this.trunks, id, 'Trunk');
+    this.trunks.delete(id);
+  }
+
+  async addSubports(trunkId: string, subPorts: SubPort[]): Promise<Trunk> {
+    await this.enter('addSubports', trunkId, subPorts);
+    const t = this.need(this.trunks, trunkId, 'Trunk');
+    for (const sp of subPorts) {
+      const p = this.ports.get(sp.portId);
+      if (p && p.deviceId !== '') throw err(409, 'PortInUse', `Port ${p.id} already has an attached device ${p.deviceId}.`);
+      // Neutron refuses a VLAN id (or a port) already on the trunk, for the whole request.
+      if (t.subPorts.some((o) => o.segmentationId === sp.segmentationId || o.portId === sp.portId)) {
+        throw err(409, 'DuplicateSubPort', `segmentation_type ${sp.segmentationType}, segmentation_id ${sp.segmentationId} and port_id ${sp.portId} already in use by trunk ${trunkId}`);
+      }
+    }
+    t.subPorts.push(...subPorts);
+    for (const sp of subPorts) {
+      const p = this.ports.get(sp.portId);
+      if (p) Object.assign(p, { deviceOwner: 'trunk:subport', deviceId: trunkId });
+    }
+    return clone(t);
+  }
+
+  async removeSubports(trunkId: string, portIds: string[]): Promise<Trunk> {
+    await this.enter('removeSubports', trunkId, portIds);
+    const t = this.need(this.trunks, trunkId, 'Trunk');
+    t.subPorts = t.subPorts.filter((s) => !portIds.includes(s.portId));
+    for (const id of portIds) {
+      const p = this.ports.get(id);
+      if (p?.deviceOwner === 'trunk:subport') Object.assign(p, { deviceOwner: '', deviceId: '' });
+    }
+    return clone(t);
   }
 
   // ---- tags -------------------------------------------------------------------------------

@@ -20,14 +20,15 @@ const ALLOWED: Record<string, string[]> = {
 
 /**
  * Inside core, a folder per concern. The Docker and pod use cases never import each other; both may
- * use the port pools; the pools use only what both sides share; `shared` depends on no use case.
+ * use the port pools and nested mode; those use only what both sides share; `shared` depends on no use case.
  * A file directly under src/core (no folder) has no concern and is refused.
  */
 const CORE_ALLOWED: Record<string, string[]> = {
   shared: ['shared'],
   'port-pool': ['port-pool', 'shared'],
-  docker: ['docker', 'port-pool', 'shared'],
-  pod: ['pod', 'port-pool', 'shared'],
+  nested: ['nested', 'shared'],
+  docker: ['docker', 'port-pool', 'nested', 'shared'],
+  pod: ['pod', 'port-pool', 'nested', 'shared'],
 };
 
 function* tsFiles(dir: string): Generator<string> {

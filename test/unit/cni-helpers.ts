@@ -5,6 +5,9 @@ import { FakeBinder } from '../fakes/fake-binder.js';
 import { FakeNeutron, type FakeNeutronOptions } from '../fakes/fake-neutron.js';
 import type { ControlPlaneProbe, NetnsInspector, NetnsLinkState, PodAddRequest } from '../../src/core/pod/pod-model.js';
 import { PodNetworkService } from '../../src/core/pod/pod-network.js';
+import type { NestedAttachment } from '../../src/core/nested/attachment.js';
+import type { NamespaceSubnetOptions } from '../../src/core/pod/namespace-networks.js';
+import type { Network } from '../../src/core/shared/neutron-types.js';
 
 export const HOST = 'node-1';
 
@@ -34,7 +37,10 @@ export class FakeProbe implements ControlPlaneProbe {
   async dataplane() { if (this.down === 'dataplane') throw new Error('bridge br-int is missing'); }
 }
 
-export async function podWorld(opts: FakeNeutronOptions & { activeTimeoutMs?: number; networkDeviceMtu?: number } = {}) {
+export async function podWorld(
+  opts: FakeNeutronOptions & { activeTimeoutMs?: number; networkDeviceMtu?: number; nested?: (neutron: FakeNeutron, net: Network) => Promise<NestedAttachment>;
+    namespaceSubnet?: (neutron: FakeNeutron) => Promise<NamespaceSubnetOptions>; dualStack?: boolean } = {},
+) {
   const neutron = new FakeNeutron(opts);
   const binder = new FakeBinder();
   const inspector = new FakeInspector(binder);
@@ -43,12 +49,17 @@ export async function podWorld(opts: FakeNeutronOptions & { activeTimeoutMs?: nu
   const subnet = await neutron.createSubnet({ networkId: net.id, ipVersion: 4, cidr: '10.1.0.0/24', dnsNameservers: ['10.96.0.10'], hostRoutes: [{ destination: '172.16.0.0/16', nexthop: '10.1.0.254' }], enableDhcp: false });
   const other = await neutron.createSubnet({ networkId: net.id, ipVersion: 4, cidr: '10.2.0.0/24', enableDhcp: false });
   const sg = await neutron.createSecurityGroup({ name: 'pods' });
+  const v6 = opts.dualStack ? await neutron.createSubnet({ networkId: net.id, ipVersion: 6, cidr: 'fd00:1::/64', gatewayIp: 'fd00:1::1', enableDhcp: false }) : undefined;
   let clock = 0;
+  const nested = opts.nested ? await opts.nested(neutron, net) : undefined;
+  const namespaceSubnet = opts.namespaceSubnet ? await opts.namespaceSubnet(neutron) : undefined;
   const service = new PodNetworkService({
     neutron, binder, inspector, probe,
+    ...(nested ? { nested } : {}),
     options: {
-      hostId: HOST, projectId: undefined, podSubnetId: subnet.id, securityGroups: [sg.id], networkDeviceMtu: opts.networkDeviceMtu ?? 0,
+      hostId: HOST, projectId: undefined, podSubnetId: subnet.id, podSubnetIds: v6 ? [subnet.id, v6.id] : [], securityGroups: [sg.id], networkDeviceMtu: opts.networkDeviceMtu ?? 0,
       resourceTags: ['cluster:k1'], activeTimeoutMs: opts.activeTimeoutMs ?? 1_000, cacheTtlMs: 30_000,
+      ...(namespaceSubnet ? { namespaceSubnet } : {}),
     },
     sleep: async (ms) => { clock += ms; await new Promise((r) => setImmediate(r)); },
     now: () => clock,

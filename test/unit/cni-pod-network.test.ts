@@ -89,6 +89,17 @@ test('DEL removes port and plug, is idempotent, and ignores a stale DEL of anoth
   assert.equal(w.binder.plugged.size, 0);
 });
 
+test('DEL after an ADD killed between creating and tagging the port removes that untagged port', async () => {
+  const w = await podWorld();
+  const req = addReq();
+  await w.service.add(req);
+  const [port] = w.neutron.userPorts();
+  w.neutron.ports.get(port!.id)!.tags = []; // as if the daemon died before `PUT /ports/{id}/tags`
+  await w.service.del({ ...req, netns: '' });
+  assert.deepEqual(w.neutron.userPorts(), []);
+  assert.equal(w.binder.plugged.size, 0);
+});
+
 test('DEL still succeeds when the port vanished between listing and deleting', async () => {
   const w = await podWorld();
   const req = addReq();
@@ -164,4 +175,13 @@ test('STATUS reports the first unavailable service', async () => {
     assert.equal(s.ok, false);
     assert.equal(!s.ok && s.service, down);
   }
+});
+
+test('dual stack ([neutron_defaults] pod_subnets): one port with an address per family, both in the result with their gateways and default routes', async () => {
+  const w = await podWorld({ dualStack: true });
+  const a = await w.service.add(addReq());
+  assert.deepEqual(a.ips.map((ip) => [ip.family, ip.address.split('/')[1], ip.gateway]), [[4, '24', '10.1.0.1'], [6, '64', 'fd00:1::1']]);
+  assert.deepEqual(a.routes.filter((r) => r.dst.endsWith('/0')).map((r) => r.dst).sort(), ['0.0.0.0/0', '::/0']);
+  const port = await w.neutron.getPort(a.portId);
+  assert.equal(port.fixedIps.length, 2);
 });

@@ -21,7 +21,7 @@ async function world() {
   const portPools = new PortPools({ neutron, dataplane: parking, hostId: HOST, owner: 'cni', sizing: { min: 2, max: 5, batch: 2, updateFrequencyMs: 0 }, activeTimeoutMs: 200, log: silentLogger(), sleep });
   const service = new PodNetworkService({
     neutron, binder, inspector: new FakeInspector(binder), probe: new FakeProbe(),
-    options: { hostId: HOST, projectId: undefined, podSubnetId: subnet.id, securityGroups: [sg.id], networkDeviceMtu: 0, resourceTags: [], activeTimeoutMs: 1_000, cacheTtlMs: 30_000 },
+    options: { hostId: HOST, projectId: undefined, podSubnetId: subnet.id, podSubnetIds: [], securityGroups: [sg.id], networkDeviceMtu: 0, resourceTags: [], activeTimeoutMs: 1_000, cacheTtlMs: 30_000 },
     pools: new PodPools(portPools, silentLogger(), sleep),
     sleep,
   });

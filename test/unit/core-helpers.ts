@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { silentLogger } from '../../src/common/log.js';
 import { type LibnetworkOptions, NeutronLibnetworkService } from '../../src/core/docker/driver.js';
 import type { PoolData } from '../../src/core/docker/libnetwork.js';
+import type { NestedAttachment } from '../../src/core/nested/attachment.js';
 import { FakeBinder } from '../fakes/fake-binder.js';
 import { FakeNeutron, type FakeNeutronOptions } from '../fakes/fake-neutron.js';
 import { neutronChoicesToDomain } from '../../src/northbound/docker/translate.js';
@@ -33,7 +34,14 @@ export interface Harness {
 }
 
 export async function makeHarness(
-  opts: { neutron?: FakeNeutronOptions | FakeNeutron; binder?: FakeBinder; options?: Partial<LibnetworkOptions>; hostId?: string } = {},
+  opts: {
+    neutron?: FakeNeutronOptions | FakeNeutron;
+    binder?: FakeBinder;
+    options?: Partial<LibnetworkOptions>;
+    hostId?: string;
+    nested?: NestedAttachment;
+    dockerNetworkName?: (did: string) => Promise<string | undefined>;
+  } = {},
 ): Promise<Harness> {
   const neutron = opts.neutron instanceof FakeNeutron ? opts.neutron : new FakeNeutron(opts.neutron);
   const binder = opts.binder ?? new FakeBinder();
@@ -44,6 +52,8 @@ export async function makeHarness(
     logger: silentLogger(),
     options: { ...DEFAULT_OPTIONS, ...opts.options },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5))),
+    ...(opts.nested ? { nested: opts.nested } : {}),
+    ...(opts.dockerNetworkName !== undefined ? { dockerNetworkName: opts.dockerNetworkName } : {}),
   });
   await service.init();
   return { neutron, binder, service };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { BindingError } from '../../src/common/errors.js';
 import type { Vif } from '../../src/core/shared/binder.js';
 import { VethBinder } from '../../src/southbound/dataplane/binder.js';
-import type { Exec, ExecOptions, ExecResult } from '../../src/southbound/dataplane/exec.js';
+import { recorder, lines, type Call } from '../fakes/exec-recorder.js';
 import { containerIfName, hostIfName } from '../../src/core/shared/device-names.js';
 
 const PORT = '3f2a9c1e-7b44-4c1d-9f0a-1234567890ab';
@@ -11,24 +11,6 @@ const NET = '529e1043-f2aa-4bcd-8000-000000000000';
 const TAP = 'tap3f2a9c1e-7b';
 const TC = 't_c3f2a9c1e-7b';
 const NS = '/var/run/netns/cni-1234';
-
-interface Call {
-  argv: string[];
-  input?: string;
-  okCodes?: number[];
-}
-
-/** A recording exec: `answer` decides per call (return a result, or throw). */
-function recorder(answer: (c: Call) => Partial<ExecResult> | undefined = () => undefined): { exec: Exec; calls: Call[] } {
-  const calls: Call[] = [];
-  const exec: Exec = async (argv: string[], opts?: ExecOptions) => {
-    const c: Call = { argv, input: opts?.input, okCodes: opts?.okCodes };
-    calls.push(c);
-    const r = answer(c);
-    return { stdout: r?.stdout ?? '', stderr: r?.stderr ?? '' };
-  };
-  return { exec, calls };
-}
 
 const OVS_FIND_EMPTY = JSON.stringify({ data: [], headings: ['name', 'external_ids'] });
 function ovsFind(rows: Array<[string, Record<string, string>]>): string {
@@ -56,7 +38,6 @@ function vif(over: Partial<Vif> = {}): Vif {
   };
 }
 
-const lines = (c: Call | undefined) => (c?.input ?? '').trim().split('\n');
 const find = (calls: Call[], argv0: string, has?: string) =>
   calls.filter((c) => c.argv[0] === argv0 && (has === undefined || c.argv.includes(has)));
 

@@ -113,16 +113,20 @@ describe('method server', () => {
     assert.equal(engine.connections, 1);
   });
 
-  it('logs each request at debug and each failure once at warn', async () => {
+  it('logs one line per finished call (info, error for a 5xx) with its request id and duration', async () => {
     sink.lines.length = 0;
     await engine.call('/Test.Throw', '{}');
     await engine.call('/Test.Void', '{}');
-    const warn = sink.lines.filter((l) => l.level === 40);
-    const debug = sink.lines.filter((l) => l.level === 20);
-    assert.equal(warn.length, 1);
-    assert.equal(warn[0]!.method, 'Test.Throw');
-    assert.equal(debug.length, 2);
-    assert.equal(typeof debug[0]!.ms, 'number');
+    assert.equal(sink.lines.length, 2);
+    const [failed, ok] = sink.lines;
+    assert.equal(failed!.level, 50);
+    assert.equal(failed!.method, 'Test.Throw');
+    assert.equal(failed!.status, 500);
+    assert.equal(ok!.level, 30);
+    assert.equal(ok!.method, 'Test.Void');
+    assert.equal(typeof ok!.ms, 'number');
+    assert.match(String(ok!.reqId), /^req-[0-9a-f-]{36}$/);
+    assert.notEqual(ok!.reqId, failed!.reqId);
   });
 
   it('answers unparseable HTTP with a JSON 400 and closes that connection', async () => {

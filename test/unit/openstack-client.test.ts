@@ -357,3 +357,25 @@ test('http: undici MockAgent dispatcher; action PUTs are not retried, plain PUTs
   assert.equal((await neutron.updateNetwork('n', { name: 'renamed' })).name, 'renamed');
   agent.assertNoPendingInterceptors();
 });
+
+test('neutron: updatePort with ifRevision sends If-Match and maps 412 to a precondition failure', async (t) => {
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  t.after(() => agent.close());
+  const pool = agent.get('http://neutron.test');
+  const port = { id: 'p', network_id: 'n', revision_number: 8, allowed_address_pairs: [{ ip_address: '10.0.0.9', mac_address: 'fa:16:3e:00:00:09' }] };
+  pool.intercept({ path: '/v2.0/ports/p', method: 'PUT', headers: { 'if-match': 'revision_number=7' } })
+    .reply(412, { NeutronError: { type: 'RevisionNumberConstraintFailed', message: 'Constrained to 7, but current revision is 8', detail: '' } });
+  pool.intercept({ path: '/v2.0/ports/p', method: 'PUT', headers: { 'if-match': 'revision_number=8' } }).reply(200, { port: { ...port, revision_number: 9 } });
+  const neutron = new NeutronClient({
+    auth: { getToken: async () => 'tok', invalidate: () => {}, getEndpoint: async () => 'unused' },
+    http: new OpenStackHttp({ dispatcher: agent, retry: FAST_RETRY }),
+    endpointOverride: 'http://neutron.test',
+  });
+  const pairs = [{ ipAddress: '10.0.0.9', macAddress: 'fa:16:3e:00:00:09' }];
+  await assert.rejects(neutron.updatePort('p', { allowedAddressPairs: pairs }, { ifRevision: 7 }), (e: unknown) => e instanceof NeutronError && e.isPreconditionFailed);
+  const updated = await neutron.updatePort('p', { allowedAddressPairs: pairs }, { ifRevision: 8 });
+  assert.equal(updated.revisionNumber, 9);
+  assert.deepEqual(updated.allowedAddressPairs, pairs);
+  agent.assertNoPendingInterceptors();
+});

@@ -7,7 +7,8 @@ import { ConflictError, NotFoundError, isNotFound } from '../../common/errors.js
 import { cidrContains, cidrFamily, firstUsableHost, normalizeCidr, normalizeIp, prefixLength, sameIp, splitAddress } from '../../common/cidr.js';
 import type { AddressUseCases, ReleaseAddressRequest, RequestAddressRequest } from './libnetwork.js';
 import { dropTag, ensureTag, getPoolOrNull, poolPrefix, requirePool } from './lookups.js';
-import { UNBOUND_PORT_NAME } from './naming.js';
+import { UNBOUND_PORT_NAME, exposedPortsSgName } from './naming.js';
+import { unplugRef } from '../shared/vif.js';
 import type { Port, Subnet, SubnetPool } from '../shared/neutron-types.js';
 import type { CoreContext } from './service-context.js';
 import { TAG_PORT_EXISTING, TAG_PORT_OWNED, idFromTags, idTags } from './tags.js';
@@ -173,6 +174,8 @@ async function findOrCreateIpamPort(ctx: CoreContext, subnet: Subnet, address: s
 /** True for ports kuryr created (and ReleaseAddress deletes). */
 export function isKuryrOwnedPort(ctx: CoreContext, port: Port): boolean {
   if (port.tags.includes(TAG_PORT_OWNED)) return true;
+  // RequestAddress creates, then tags: killed in between, it leaves an untagged port only it names so
+  if (port.name === UNBOUND_PORT_NAME && port.tags.length === 0 && port.deviceOwner === '' && port.hostId === '') return true;
   if (port.tags.includes(TAG_PORT_EXISTING)) return false;
   if (port.deviceId !== '' && port.name === `${port.deviceId}-port`) return true;
   return !ctx.flags.tagExt && port.name === UNBOUND_PORT_NAME;
@@ -183,13 +186,44 @@ async function releasePorts(ctx: CoreContext, ports: Port[], ip: string): Promis
   for (const port of ports) {
     // A free pool port belongs to the pool, not to the address Docker releases (a stale release after a restart).
     if (isPoolTagged(port.tags)) continue;
-    if (isKuryrOwnedPort(ctx, port)) {
+    if (claimedOnOtherHost(ctx, port)) {
+      // A late or misrouted release must not take an address an endpoint elsewhere still uses (docs/ownership.md).
+      ctx.log.warn({ portId: port.id, ip, hostId: port.hostId }, 'port still claimed by an endpoint on another host; kept');
+    } else if (isKuryrOwnedPort(ctx, port)) {
+      const abandoned = await unplugIfStillPlugged(ctx, port, ip);
       await deleteIgnoringMissing(() => ctx.neutron.deletePort(port.id));
       ctx.log.info({ portId: port.id, ip }, 'deleted kuryr port');
+      // RevokeExternalConnectivity did not come either: its security group would serve nobody
+      if (abandoned) await deleteExposedGroups(ctx, port.id);
     } else if (port.tags.includes(TAG_PORT_EXISTING)) {
+      await unplugIfStillPlugged(ctx, port, ip);
       await releaseUserPort(ctx, port);
     }
   }
+}
+
+/**
+ * DeleteEndpoint never completed for this port (a crash, or dockerd's empty-body retry): its veth and
+ * OVS port would outlive the Neutron port, so they go first.
+ */
+async function unplugIfStillPlugged(ctx: CoreContext, port: Port, ip: string): Promise<boolean> {
+  if (port.hostId !== ctx.hostId || idFromTags(port.tags) === undefined) return false;
+  await ctx.binder.unplug(unplugRef(port), null);
+  ctx.log.info({ portId: port.id, ip }, 'unplugged an endpoint that was never deleted before releasing its address');
+  return true;
+}
+
+/** Deletes the `<port id>-exposed_ports` group of a port that is gone (idempotent). */
+export async function deleteExposedGroups(ctx: CoreContext, portId: string): Promise<void> {
+  for (const sg of await ctx.neutron.listSecurityGroups({ name: exposedPortsSgName(portId) })) {
+    await deleteIgnoringMissing(() => ctx.neutron.deleteSecurityGroup(sg.id));
+    ctx.log.info({ portId, securityGroupId: sg.id }, 'deleted the exposed-ports group of a removed port');
+  }
+}
+
+/** Bound to another host and still carrying an endpoint's ID tags. */
+function claimedOnOtherHost(ctx: CoreContext, port: Port): boolean {
+  return port.hostId !== '' && port.hostId !== ctx.hostId && idFromTags(port.tags) !== undefined;
 }
 
 /** As the Python driver: clear `device_owner` and the host (and `device_id` when the name starts with it), drop markers. */

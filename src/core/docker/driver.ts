@@ -5,7 +5,7 @@
  * scope) or a restarted process sees exactly what the first one made. The look-up cache
  * (`lookup-cache.ts`) only shortens the hot path and heals itself on a 404.
  */
-import { ConfigError, errorMessage } from '../../common/errors.js';
+import { AuthError, ConfigError, errorMessage } from '../../common/errors.js';
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/log.js';
 import { Addresses } from './addresses.js';
@@ -19,6 +19,8 @@ import { LookupCache } from './lookup-cache.js';
 import { Networks } from './networks.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
 import { Pools } from './pools.js';
+import type { NestedAttachment } from '../nested/attachment.js';
+import { type DockerView, type GcFinding, type GcOptions, collectGarbage } from './garbage.js';
 import type { CoreContext, LibnetworkOptions, TagFlags } from './service-context.js';
 
 export type { LibnetworkOptions } from './service-context.js';
@@ -38,6 +40,10 @@ export interface NeutronLibnetworkServiceDeps {
   probeAttempts?: number;
   /** Port pools; absent keeps the ordinary path for every endpoint. */
   pools?: EndpointPools;
+  /** Nested mode (Kuryr inside a VM): how container ports pass the VM port. */
+  nested?: NestedAttachment;
+  /** Names Docker networks in errors (a range already taken); optional. */
+  dockerNetworkName?: (did: string) => Promise<string | undefined>;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,6 +73,9 @@ export class NeutronLibnetworkService implements LibnetworkService {
       now: deps.now ?? Date.now,
       cache: new LookupCache(),
       ...(deps.pools !== undefined ? { pools: deps.pools } : {}),
+      ...(deps.nested ? { nested: deps.nested } : {}),
+      pendingPools: new Map(),
+      dockerNetworkName: deps.dockerNetworkName,
     };
     this.probeAttempts = deps.probeAttempts ?? 8;
     this.networks = new Networks(this.ctx);
@@ -87,7 +96,8 @@ export class NeutronLibnetworkService implements LibnetworkService {
         if (ext === null) throw new ConfigError("Neutron extension with alias 'subnet_allocation' not found; kuryr needs subnet pools");
         break;
       } catch (err) {
-        if (err instanceof ConfigError || attempt + 1 >= this.probeAttempts) throw err;
+        // Wrong credentials do not heal by waiting: fail at once with the reason.
+        if (err instanceof ConfigError || err instanceof AuthError || attempt + 1 >= this.probeAttempts) throw err;
         const delayMs = (2 ** attempt - 1) * 1000;
         log.warn({ attempt: attempt + 1, err: errorMessage(err), delayMs }, 'Neutron extension probe failed; retrying');
         await this.ctx.sleep(delayMs);
@@ -141,5 +151,10 @@ export class NeutronLibnetworkService implements LibnetworkService {
   ipamCapabilities(): { requiresMacAddress: boolean; requiresRequestReplay: boolean } {
     // With pools the port's own MAC must win, so Docker must not make one up (it sends a MAC only when asked to).
     return { requiresMacAddress: this.ctx.pools === undefined, requiresRequestReplay: false };
+  }
+
+  /** The garbage collector (docs/ownership.md, rule 8) with this service's locks and use cases. */
+  collectGarbage(docker: DockerView, opts: GcOptions): Promise<GcFinding[]> {
+    return collectGarbage(this.ctx, this, docker, opts);
   }
 }

@@ -18,7 +18,7 @@ import type { Port, Subnet } from '../shared/neutron-types.js';
 import type { CoreContext } from './service-context.js';
 import { TAG_PORT_OWNED, hasForeignIdTags, idFromTags, idTags } from './tags.js';
 import { assertBound, buildVif, unplugRef } from '../shared/vif.js';
-import { started } from '../../common/promises.js';
+import { settle, started } from '../../common/promises.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 
 /** The reserved pool port of the request's address, claimed (answers its MAC), or `undefined`: the ordinary path. */
@@ -76,7 +76,7 @@ export class Endpoints implements EndpointUseCases {
         const ids = ctx.flags.tag ? idTags(eid) : [];
         const kept = found.tags.filter((t) => !ids.includes(t));
         const untag = kept.length !== found.tags.length ? () => writeTags(ctx, 'ports', found.id, kept) : async () => false;
-        const [unplugged, untagged] = await Promise.allSettled([ctx.binder.unplug(unplugRef(found), null), untag()]);
+        const [unplugged, untagged] = await Promise.allSettled([unplugAndDetach(ctx, found), untag()]);
         if (unplugged.status === 'rejected') {
           // Keep the EID tags so a retried DeleteEndpoint finds the port again, as when the unplug ran first.
           if (untagged.status === 'fulfilled' && untagged.value) await writeTags(ctx, 'ports', found.id, found.tags).catch(() => undefined);
@@ -96,6 +96,11 @@ export class Endpoints implements EndpointUseCases {
       if (lookupError !== undefined) throw lookupError;
     });
   }
+}
+
+/** Removes the device and, nested, takes the port back from the VM port; both run, the first failure is reported. */
+async function unplugAndDetach(ctx: CoreContext, port: Port): Promise<void> {
+  await settle(ctx.binder.unplug(unplugRef(port), null), ctx.nested ? ctx.nested.detach(port) : Promise.resolve());
 }
 
 /**
@@ -124,17 +129,26 @@ async function create(
   let created = false;
   if (port === null) ({ port, created } = await acquirePort(ctx, entry, req, mac, undo, await byAddress()));
   port = await bindPort(ctx, port, eid, mac, created, undo);
-  assertBound(port, ctx.hostId);
+  if (!ctx.nested) assertBound(port, ctx.hostId);
 
   const vif = buildVif(port, await portSubnets(ctx, req.networkId, entry, port), net, eid);
   const bound = port;
+  if (ctx.nested) {
+    // The device sends from Docker's MAC (a tenant may not change the port's); the VM port must admit it.
+    const nested = ctx.nested;
+    vif.macAddress = mac ?? vif.macAddress;
+    const { vlanId } = await nested.attach(bound, vif.macAddress);
+    undo.push(`detach port ${bound.id} from VM port ${nested.vmPort.id}`, () => nested.detach(bound));
+    if (vlanId !== undefined) vif.vlanId = vlanId;
+  }
   // The tag write and the plug are independent: run them together, undo whichever succeeded.
   const [tagged, plugged] = await Promise.allSettled([tagPort(ctx, bound, eid, created, undo), ctx.binder.plug(vif, null)]);
   if (plugged.status === 'fulfilled') undo.push(`unplug port ${bound.id}`, () => ctx.binder.unplug(unplugRef(bound), null));
   if (tagged.status === 'rejected') throw tagged.reason;
   if (plugged.status === 'rejected') throw plugged.reason;
 
-  if (ctx.options.waitForActive) {
+  // A nested port is never bound, so it never turns ACTIVE: nothing to wait for.
+  if (ctx.options.waitForActive && !ctx.nested) {
     try {
       await waitForPortActive(ctx, bound.id, { timeoutMs: ctx.options.activeTimeoutMs, hostId: ctx.hostId });
     } catch (err) {
@@ -206,9 +220,9 @@ async function acquirePort(
     name: endpointPortName(eid),
     adminStateUp: true,
     networkId: net.id,
-    deviceOwner: DEVICE_OWNER,
-    deviceId: eid,
-    hostId: ctx.hostId,
+    // A trunk subport's device is set by Neutron when it joins the trunk.
+    ...(ctx.nested?.subport ? {} : { deviceOwner: DEVICE_OWNER, deviceId: eid }),
+    ...(ctx.nested ? {} : { hostId: ctx.hostId }),
     fixedIps,
     ...(mac !== undefined ? { macAddress: mac } : {}),
   });
@@ -221,7 +235,13 @@ async function bindPort(ctx: CoreContext, port: Port, eid: string, mac: string |
   if (created) return port;
   const update: PortUpdate = {};
   const revert: PortUpdate = {};
-  if (port.hostId !== ctx.hostId) {
+  if (ctx.nested) {
+    // Nested: no host binding (the VM is no Neutron host; binding:host_id is admin-only anyway).
+    if (!ctx.nested.subport && port.deviceOwner !== DEVICE_OWNER) {
+      update.deviceOwner = DEVICE_OWNER;
+      revert.deviceOwner = port.deviceOwner;
+    }
+  } else if (port.hostId !== ctx.hostId) {
     Object.assign(update, { hostId: ctx.hostId, deviceOwner: DEVICE_OWNER });
     Object.assign(revert, { hostId: port.hostId, deviceOwner: port.deviceOwner });
   }
@@ -233,11 +253,12 @@ async function bindPort(ctx: CoreContext, port: Port, eid: string, mac: string |
     update.name = endpointPortName(eid);
     revert.name = port.name;
   }
-  if (port.deviceId === '') {
+  if (port.deviceId === '' && !ctx.nested?.subport) {
     update.deviceId = eid;
     revert.deviceId = '';
   }
-  const macChange = mac !== undefined && mac !== port.macAddress.toLowerCase();
+  // Nested devices carry Docker's MAC themselves and the VM port admits it: the port keeps its own.
+  const macChange = !ctx.nested && mac !== undefined && mac !== port.macAddress.toLowerCase();
   if (macChange) update.macAddress = mac;
   if (Object.keys(update).length === 0) return port;
   const current = await ctx.neutron.updatePort(port.id, update);

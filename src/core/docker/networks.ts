@@ -12,6 +12,7 @@ import { isKuryrSubnetName, networkName, subnetName, subnetpoolName } from './na
 import type { SubnetCreate } from '../shared/neutron-api.js';
 import type { Network, Subnet } from '../shared/neutron-types.js';
 import type { CoreContext } from './service-context.js';
+import { rangeTakenError } from './range-holder.js';
 import { adoptedElsewhere, deleteOrphanedKuryrNetwork, heldByOtherHost, releaseAdoptedNetwork } from './sharing.js';
 import { existingNetworkTag, idTags } from './tags.js';
 import { started } from '../../common/promises.js';
@@ -44,6 +45,7 @@ export class Networks implements NetworkUseCases {
         async (undo) => {
           const { net, created } = await ensureNetwork(ctx, req.networkId, choices, undo);
           const subnets = await ensureSubnets(ctx, net, plans, undo);
+          for (const p of plans) if (p.poolId !== undefined) ctx.pendingPools.delete(p.poolId);
           // A network made here has exactly these subnets: remember it for CreateEndpoint/Join.
           if (created) remember({ network: net, subnets });
           // Filled in the background: the reply does not wait for the pool.
@@ -102,7 +104,8 @@ async function ensureNetwork(
   undo: UndoStack,
 ): Promise<{ net: Network; created: boolean }> {
   const { shared } = choices;
-  const { uuid, name } = choices.network;
+  const pick = defaultPick(ctx, choices.network);
+  const { uuid, name } = pick;
   if (uuid === undefined && name === undefined) {
     const found = await findNetworkByDid(ctx, did);
     if (found !== null) return { net: found, created: false };
@@ -112,7 +115,7 @@ async function ensureNetwork(
     if (ctx.flags.tag) await ctx.neutron.setTags('networks', net.id, [...net.tags, ...idTags(did)]);
     return { net: { ...net, tags: [...net.tags, ...idTags(did)] }, created: true };
   }
-  const net = await existingNetwork(ctx, choices.network);
+  const net = await existingNetwork(ctx, pick);
   if (net.shared !== shared) {
     throw new ConflictError(`Neutron network ${net.id} has shared=${net.shared}, which conflicts with ${choices.sharedOption}=${shared}`);
   }
@@ -128,6 +131,12 @@ async function ensureNetwork(
     undo.push(`rename network ${net.id}`, () => ctx.neutron.updateNetwork(net.id, { name: net.name }));
   }
   return { net, created: false };
+}
+
+/** No network given: nested mode uses the VM port's own network (Python's nested driver does the same); else none. */
+function defaultPick(ctx: CoreContext, pick: NeutronPick): NeutronPick {
+  if (pick.uuid !== undefined || pick.name !== undefined || !ctx.nested) return pick;
+  return { ...pick, uuid: ctx.nested.vmPort.networkId, uuidOption: `the network of VM port ${ctx.nested.vmPort.id}` };
 }
 
 async function existingNetwork(ctx: CoreContext, pick: NeutronPick): Promise<Network> {
@@ -147,6 +156,19 @@ async function existingNetwork(ctx: CoreContext, pick: NeutronPick): Promise<Net
 }
 
 /** Finds or creates the planned subnets (look-ups run concurrently); returns them all, tagged. */
+/** Neutron's 500 SubnetAllocationError for a range another host's Docker network holds becomes a 409 naming it. */
+async function createSubnetsNamingHolder(ctx: CoreContext, bodies: SubnetCreate[]): Promise<Subnet[]> {
+  try {
+    return await ctx.neutron.createSubnets(bodies);
+  } catch (err) {
+    for (const b of bodies) {
+      const taken = b.cidr === undefined ? undefined : await rangeTakenError(ctx, err, b.subnetpoolId, b.cidr);
+      if (taken !== undefined) throw taken;
+    }
+    throw err;
+  }
+}
+
 async function ensureSubnets(ctx: CoreContext, net: Network, plans: SubnetPlan[], undo: UndoStack): Promise<Subnet[]> {
   const bodies: SubnetCreate[] = [];
   const poolOf: Array<string | undefined> = [];
@@ -178,7 +200,7 @@ async function ensureSubnets(ctx: CoreContext, net: Network, plans: SubnetPlan[]
     poolOf.push(plan.poolId);
   }
   if (bodies.length === 0) return result;
-  const created = await ctx.neutron.createSubnets(bodies);
+  const created = await createSubnetsNamingHolder(ctx, bodies);
   for (const s of created) undo.push(`delete subnet ${s.id}`, () => deleteIgnoringMissing(() => ctx.neutron.deleteSubnet(s.id)));
   if (ctx.flags.tagExt) {
     // Different subnets: tag them concurrently.

@@ -10,6 +10,7 @@ import { dropTag, ensureTag, getPoolOrNull, isKuryrOwnedPool, subnetHint, userPo
 import { isKuryrSubnetName, subnetpoolName } from './naming.js';
 import type { SubnetPool } from '../shared/neutron-types.js';
 import type { CoreContext } from './service-context.js';
+import { refuseRangeTakenHere } from './range-holder.js';
 import { holdPool, leaveSharedPool } from './sharing.js';
 import { TAG_POOL_EXISTING } from './tags.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
@@ -44,7 +45,9 @@ export class Pools implements PoolUseCases {
         ctx.log.info({ poolId: given.id, prefix: first, cidr }, 'user subnetpool prefix differs from the requested CIDR; using a kuryr pool');
       }
       const pool = await createOrReuseKuryrPool(ctx, cidr, hint, shared);
+      await refuseRangeTakenHere(ctx, pool, cidr);
       await holdPool(ctx, pool);
+      ctx.pendingPools.set(pool.id, ctx.now());
       return { poolId: pool.id, pool: cidr, data: {} };
     });
   }
@@ -55,6 +58,7 @@ export class Pools implements PoolUseCases {
     await ctx.locks.run(`poolid:${poolId}`, async () => {
       // Whatever happens next, the cached subnet of this pool (and its network entry) may go.
       ctx.cache.forgetPool(poolId);
+      ctx.pendingPools.delete(poolId);
       const pool = await getPoolOrNull(ctx, poolId);
       if (pool === null) {
         ctx.log.info({ poolId }, 'subnetpool already gone');
@@ -83,7 +87,8 @@ export class Pools implements PoolUseCases {
         await ctx.neutron.deleteSubnetPool(poolId);
       } catch (err) {
         if (isNotFound(err)) return;
-        if (err instanceof NeutronError && err.isConflict) {
+        // Neutron answers 400 SubnetPoolDeleteError (not 409) while subnets still hold allocations
+        if (err instanceof NeutronError && (err.isConflict || err.type === 'SubnetPoolDeleteError')) {
           ctx.log.warn({ poolId, err: err.message }, 'subnetpool still has allocations; kept');
           return;
         }

@@ -9,6 +9,7 @@ import type { Binder } from '../shared/binder.js';
 import type { EndpointPools } from './endpoint-pools.js';
 import type { LookupCache } from './lookup-cache.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
+import type { NestedAttachment } from '../nested/attachment.js';
 
 /** The kuryr.conf options the libnetwork use cases read (names follow kuryr.conf; docs/config.md). */
 export interface LibnetworkOptions {
@@ -54,4 +55,14 @@ export interface CoreContext {
   cache: LookupCache;
   /** Port pools (`[vif_pool] enabled`); absent: every endpoint gets a port made for it. */
   pools?: EndpointPools;
+  /** Set when Kuryr runs inside a VM (nested macvlan or VLAN): ports are not bound, the VM port admits them. */
+  nested?: NestedAttachment;
+  /**
+   * Pools this process handed out in RequestPool whose CreateNetwork has not come yet (pool ID → when):
+   * a Docker network being created. A pool this host holds that is not in here is a leftover of an
+   * earlier process (a crash between RequestPool and CreateNetwork), not a network in the making.
+   */
+  pendingPools: Map<string, number>;
+  /** The name dockerd knows a network ID by (error messages only); absent when dockerd is not reachable. */
+  dockerNetworkName?: ((did: string) => Promise<string | undefined>) | undefined;
 }

@@ -2,6 +2,7 @@
  * The pod-network use cases' own types and the ports they need besides `NeutronApi` and `Binder`
  * (docs/cni.md). Protocol-neutral: the CNI adapter maps them to and from the wire.
  */
+import type { NamespaceSubnetOptions } from './namespace-networks.js';
 
 /** Which pod a call is for, from CNI_ARGS (containerd sends all three; podman only a name). */
 export interface PodRef {
@@ -43,10 +44,10 @@ export interface PodRoute {
   gw: string;
 }
 
-/** What ADD made: the Neutron port and both veth ends. */
+/** What ADD made: the Neutron port and both veth ends (nested: only the pod's device, no host end). */
 export interface PodAttachment {
   portId: string;
-  hostIfName: string;
+  hostIfName: string | undefined;
   hostMac: string | undefined;
   ifName: string;
   netns: string;
@@ -89,6 +90,8 @@ export interface PodNetworkOptions {
   projectId: string | undefined;
   /** `[neutron_defaults] pod_subnet`. */
   podSubnetId: string | undefined;
+  /** `[neutron_defaults] pod_subnets` (ours): one subnet per IP family for dual-stack pods; wins over `pod_subnet`. */
+  podSubnetIds: string[];
   /** `[neutron_defaults] pod_security_groups`; empty lets Neutron apply the project's default group. */
   securityGroups: string[];
   /** `[neutron_defaults] network_device_mtu`; 0 uses the network's MTU. */
@@ -99,6 +102,8 @@ export interface PodNetworkOptions {
   activeTimeoutMs: number;
   /** How long a looked-up subnet and network are reused, ms. */
   cacheTtlMs: number;
+  /** `[kubernetes] pod_subnets_driver = namespace`: each namespace's pods on their own network. */
+  namespaceSubnet?: NamespaceSubnetOptions;
 }
 
 /** What STATUS found. */

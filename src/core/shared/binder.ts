@@ -35,6 +35,8 @@ export interface Vif {
   hostIfName: string;
   /** Container end while it is still in the host netns, `t_c` + port id[:11]. */
   containerIfName: string;
+  /** Nested VLAN: the subport's VLAN id the device tags its traffic with. */
+  vlanId?: number;
 }
 
 /**

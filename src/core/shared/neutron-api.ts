@@ -7,9 +7,11 @@ import type {
   Port,
   SecurityGroup,
   SecurityGroupRule,
+  SubPort,
   Subnet,
   SubnetPool,
   TaggableKind,
+  Trunk,
 } from './neutron-types.js';
 
 /**
@@ -160,7 +162,12 @@ export interface NeutronApi {
   createPort(body: PortCreate): Promise<Port>;
   /** Bulk create in one POST (`{"ports": [...]}`): a pool's batch. */
   createPorts(bodies: PortCreate[]): Promise<Port[]>;
-  updatePort(id: string, body: PortUpdate): Promise<Port>;
+  /**
+   * With `ifRevision`, sent as `If-Match: revision_number=N`: Neutron applies the update only if the
+   * port is still at that revision, else answers 412 (`isPreconditionFailed`), so read-modify-write
+   * of a list (allowed_address_pairs) cannot lose a concurrent writer's change.
+   */
+  updatePort(id: string, body: PortUpdate, opts?: { ifRevision?: number }): Promise<Port>;
   deletePort(id: string): Promise<void>;
 
   listSecurityGroups(filter?: ListFilter): Promise<SecurityGroup[]>;
@@ -168,6 +175,16 @@ export interface NeutronApi {
   deleteSecurityGroup(id: string): Promise<void>;
   createSecurityGroupRule(body: SecurityGroupRuleCreate): Promise<SecurityGroupRule>;
   deleteSecurityGroupRule(id: string): Promise<void>;
+
+  /** Namespace networks: their subnets are attached to `[namespace_subnet] pod_router` and detached again. */
+  addRouterInterface(routerId: string, ref: { subnetId?: string; portId?: string }): Promise<{ portId: string; subnetId: string }>;
+  removeRouterInterface(routerId: string, ref: { subnetId?: string; portId?: string }): Promise<void>;
+
+  /** Trunks filtered by `id` or by parent `portId` (nested VLAN mode). */
+  listTrunks(filter?: ListFilter): Promise<Trunk[]>;
+  /** `PUT /v2.0/trunks/{id}/add_subports`; 409 `DuplicateSubPort` when a VLAN id or port is already on the trunk. */
+  addSubports(trunkId: string, subPorts: SubPort[]): Promise<Trunk>;
+  removeSubports(trunkId: string, portIds: string[]): Promise<Trunk>;
 
   /** `PUT /v2.0/{kind}/{id}/tags/{tag}`; idempotent on Neutron's side. */
   addTag(kind: TaggableKind, id: string, tag: string): Promise<void>;

@@ -14,6 +14,8 @@ export interface Network {
   mtu: number | undefined;
   subnetIds: string[];
   tags: string[];
+  /** Neutron's `updated_at` (UTC, ISO 8601), when Neutron reports it. */
+  updatedAt?: string;
   networkType: string | undefined;
   external: boolean;
 }
@@ -58,6 +60,8 @@ export interface SubnetPool {
   shared: boolean;
   isDefault: boolean;
   tags: string[];
+  /** Neutron's `updated_at` (UTC, ISO 8601), when Neutron reports it. */
+  updatedAt?: string;
 }
 
 export interface FixedIp {
@@ -95,6 +99,10 @@ export interface Port {
   portSecurityEnabled: boolean | undefined;
   allowedAddressPairs: AllowedAddressPair[];
   tags: string[];
+  /** `revision_number` (standard-attr-revisions); 0 when Neutron does not report it. */
+  revisionNumber: number;
+  /** Neutron's `updated_at` (UTC, ISO 8601), when Neutron reports it; how long a leftover has been untouched. */
+  updatedAt?: string;
   /** `trunk_details` when the port is a trunk parent. */
   trunkDetails: { trunkId: string; subPorts: Array<{ portId: string; segmentationType: string; segmentationId: number; macAddress: string }> } | undefined;
 }
@@ -129,3 +137,22 @@ export interface Extension {
 
 /** Resource collections that carry standard-attr tags (the URL segment in `/v2.0/{kind}/{id}/tags`). */
 export type TaggableKind = 'networks' | 'subnets' | 'subnetpools' | 'ports' | 'security-groups';
+
+/** One subport of a trunk: a port and the VLAN id its traffic carries on the parent. */
+export interface SubPort {
+  portId: string;
+  segmentationType: string;
+  segmentationId: number;
+}
+
+/** A trunk; nested VLAN mode finds it by its parent, the VM port. */
+export interface Trunk {
+  id: string;
+  name: string;
+  portId: string;
+  projectId: string;
+  status: string;
+  adminStateUp: boolean;
+  subPorts: SubPort[];
+  tags: string[];
+}

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/log.js';
 import type { PodNetworkService } from '../../core/pod/pod-network.js';
-import { createMethodServer, type MethodServer } from '../http/method-server.js';
+import { createMethodServer, type CallDescription, type MethodServer } from '../http/method-server.js';
 import { cniError } from './errors.js';
 import { createCniHandler } from './handlers.js';
 import { DAEMON_METHOD } from './protocol.js';
@@ -17,6 +17,24 @@ export interface CniServerOptions {
   logger: Logger;
   socketPath: string;
   socketMode?: number;
+  /** Told about every finished command (the daemon's metrics). */
+  onCall?: (command: string, seconds: number, error: boolean) => void;
+}
+
+/** The command and the pod/container a CNI call is about, read leniently (the call itself validates). */
+export function describeCniCall(_method: string, body: unknown): CallDescription {
+  const env = (body as { env?: Record<string, unknown> } | undefined)?.env ?? {};
+  const str = (k: string) => (typeof env[k] === 'string' && env[k] !== '' ? (env[k] as string) : undefined);
+  const args = new Map((str('CNI_ARGS') ?? '').split(';').map((kv) => kv.split('=', 2) as [string, string | undefined]));
+  const ns = args.get('K8S_POD_NAMESPACE');
+  const pod = args.get('K8S_POD_NAME');
+  const ids: Record<string, string> = {};
+  if (pod) ids['pod'] = ns ? `${ns}/${pod}` : pod;
+  for (const [k, name] of [['CNI_CONTAINERID', 'container'], ['CNI_IFNAME', 'ifname'], ['CNI_NETNS', 'netns']] as const) {
+    const v = str(k);
+    if (v) ids[name] = v;
+  }
+  return { name: commandOf(body), ids };
 }
 
 function versionOf(body: unknown): string {
@@ -37,11 +55,8 @@ export async function startCniServer(opts: CniServerOptions): Promise<MethodServ
     [
       DAEMON_METHOD,
       async (body: unknown) => {
-        const started = performance.now();
         try {
-          const out = await handler(body);
-          opts.logger.debug({ command: commandOf(body), ms: Math.round(performance.now() - started) }, 'cni call');
-          return out;
+          return await handler(body);
         } catch (err) {
           throw new CallError(err, versionOf(body), commandOf(body));
         }
@@ -52,6 +67,8 @@ export async function startCniServer(opts: CniServerOptions): Promise<MethodServ
     routes,
     contentType: 'application/json',
     logger: opts.logger,
+    describe: describeCniCall,
+    ...(opts.onCall ? { onFinished: (name: string, seconds: number, status: number) => opts.onCall!(name, seconds, status >= 400) } : {}),
     mapError: (err) => {
       const e = err instanceof CallError ? err : new CallError(err, '1.1.0', 'call');
       return { status: 500, body: cniError(e.inner, e.cniVersion, e.command) };

@@ -99,12 +99,13 @@ export function validAttachments(config: Record<string, unknown>): Array<{ conta
 export function encodeResult(a: PodAttachment, cniVersion: string): Record<string, unknown> {
   const pre1 = compareVersions(cniVersion, '1.0.0') < 0;
   const v11 = compareVersions(cniVersion, '1.1.0') >= 0;
-  const host: Record<string, unknown> = { name: a.hostIfName, ...(a.hostMac ? { mac: a.hostMac } : {}), ...(v11 ? { mtu: a.mtu } : {}) };
   const pod: Record<string, unknown> = { name: a.ifName, mac: a.mac, ...(v11 ? { mtu: a.mtu } : {}), sandbox: a.netns };
+  // Nested devices (macvlan, ipvlan, VLAN on the VM NIC) have no host end: the pod's is the only interface.
+  const interfaces = a.hostIfName === undefined ? [pod] : [{ name: a.hostIfName, ...(a.hostMac ? { mac: a.hostMac } : {}), ...(v11 ? { mtu: a.mtu } : {}) }, pod];
   return {
     cniVersion,
-    interfaces: [host, pod],
-    ips: a.ips.map((ip) => ({ ...(pre1 ? { version: String(ip.family) } : {}), address: ip.address, ...(ip.gateway ? { gateway: ip.gateway } : {}), interface: 1 })),
+    interfaces,
+    ips: a.ips.map((ip) => ({ ...(pre1 ? { version: String(ip.family) } : {}), address: ip.address, ...(ip.gateway ? { gateway: ip.gateway } : {}), interface: interfaces.length - 1 })),
     routes: a.routes.map((r) => ({ dst: r.dst, gw: r.gw })),
     dns: a.dns.nameservers.length > 0 ? { nameservers: a.dns.nameservers } : {},
   };

@@ -8,6 +8,7 @@ import { isAbsolute } from 'node:path';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { InvalidInputError } from '../../common/errors.js';
+import { EMPTY_BODY } from '../http/method-server.js';
 
 // ---------------------------------------------------------------- field rules
 
@@ -314,12 +315,27 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Validates a wire body against `schema`; throws InvalidInputError naming the first bad fields. */
+/**
+ * dockerd's plugin client (moby pkg/plugins, `callWithRetry`) retries a call whose connection broke
+ * (for example Kuryr was killed mid-call) for up to 30 s, re-sending the request body it already
+ * drained: the retry arrives empty. Nothing can be done for it; the answer says so, so that Docker
+ * fails the operation and rolls back its side, and nothing is changed here.
+ */
+export function emptyRetryMessage(method: string): string {
+  return (
+    `empty ${method} request: dockerd re-sends a plugin call with an empty body after the connection broke during the first attempt ` +
+    `(its plugin client cannot replay the body); nothing was done. Docker rolls this operation back; ` +
+    `'kuryr gc' removes what an interrupted first attempt may have left`
+  );
+}
+
 export function decode<S extends z.ZodType>(schema: S, body: unknown, method: string): z.output<S> {
   const prefix = `invalid ${method} request`;
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new InvalidInputError(`${prefix}: body must be a JSON object`);
   const r = schema.safeParse(body);
   if (r.success) return r.data;
+  if (body === EMPTY_BODY) throw new InvalidInputError(emptyRetryMessage(method));
   const seen = new Set<string>();
   const firstPerField = r.error.issues.filter((i) => !seen.has(formatPath(i.path)) && !!seen.add(formatPath(i.path)));
   const issues = firstPerField.slice(0, 3).map((i) => {

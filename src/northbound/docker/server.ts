@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { isIP } from 'node:net';
 import type { Logger } from '../../common/log.js';
 import type { LibnetworkService } from '../../core/docker/libnetwork.js';
-import { createMethodServer, type TlsFiles } from '../http/method-server.js';
+import { createMethodServer, type CallDescription, type TlsFiles } from '../http/method-server.js';
 import { mapDockerError } from './errors.js';
 import { dockerRoutes, poolAdminRoutes } from './routes.js';
 
@@ -28,6 +28,20 @@ export interface DockerPluginOptions {
   specFile?: string;
   /** Request body cap in bytes. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Told about every finished call (the daemon's metrics). */
+  onCall?: (method: string, seconds: number, error: boolean) => void;
+}
+
+/** Body fields naming what a call works on, and the name each gets in the call's log line. */
+const ID_FIELDS: ReadonlyArray<[string, string]> = [['NetworkID', 'network'], ['EndpointID', 'endpoint'], ['PoolID', 'pool'], ['Address', 'address']];
+
+/** The ids of a Docker call; `sandbox` is the container's network namespace (its id is the SandboxKey's file name). */
+export function describeDockerCall(method: string, body: unknown): CallDescription {
+  const ids: Record<string, string> = {};
+  const b = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+  for (const [field, name] of ID_FIELDS) if (typeof b[field] === 'string' && b[field] !== '') ids[name] = b[field] as string;
+  if (typeof b['SandboxKey'] === 'string') ids['sandbox'] = (b['SandboxKey'] as string).split('/').pop() ?? '';
+  return { name: method, ids };
 }
 
 export interface DockerPlugin {
@@ -38,11 +52,14 @@ export interface DockerPlugin {
 
 /** Starts serving Docker's NetworkDriver + IpamDriver calls; resolves once listening. */
 export async function startDockerPlugin(opts: DockerPluginOptions): Promise<DockerPlugin> {
-  const logger = opts.logger.child({ component: 'docker-plugin' });
+  const logger = opts.logger;
+  const onCall = opts.onCall;
   const server = createMethodServer({
     routes: new Map([...dockerRoutes(opts.service), ...poolAdminRoutes(opts.service)]),
     mapError: mapDockerError,
     logger,
+    describe: describeDockerCall,
+    ...(onCall ? { onFinished: (name: string, seconds: number, status: number) => onCall(name, seconds, status >= 400) } : {}),
     ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
   });
   let address: string;

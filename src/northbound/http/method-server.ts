@@ -9,9 +9,16 @@ import https from 'node:https';
 import net from 'node:net';
 import type { Logger } from '../../common/log.js';
 import { withDeadline } from '../../common/promises.js';
+import { runInRequest } from '../../common/request-context.js';
 
-/** One RPC method: gets the parsed JSON body (`{}` when empty), resolves to the JSON answer. */
+/** One RPC method: gets the parsed JSON body (`EMPTY_BODY` when empty), resolves to the JSON answer. */
 export type MethodHandler = (body: unknown) => Promise<unknown>;
+
+/** What a call is about: its name for metrics (the method, or e.g. the CNI command) and the ids it names. */
+export interface CallDescription {
+  name: string;
+  ids: Record<string, string>;
+}
 
 /** Status and JSON body sent for a handler's throw. */
 export interface ErrorReply {
@@ -31,6 +38,10 @@ export interface MethodServerOptions {
   contentType?: string;
   /** A handler still running after this long is answered 500 (the work itself is not cancelled). Default 300 s. */
   handlerTimeoutMs?: number;
+  /** Reads the call's name and ids from the parsed body, for its log line and metrics. Default: the method, no ids. */
+  describe?: (method: string, body: unknown) => CallDescription;
+  /** Called once per finished call (metrics). */
+  onFinished?: (name: string, seconds: number, status: number) => void;
 }
 
 export interface TlsFiles {
@@ -69,10 +80,13 @@ export function createMethodServer(opts: MethodServerOptions): MethodServer {
     res.end(text);
   };
 
-  const onRequest = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+  // Every call runs with its own request id (sent on to Neutron) and ends in exactly one log line.
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => runInRequest({}, async (ctx) => {
     const started = performance.now();
     const method = (req.url ?? '/').split('?')[0]!.replace(/^\//, '');
+    let name = method;
     let status = 200;
+    let failure: unknown;
     try {
       if (req.method !== 'POST') {
         res.setHeader('Allow', 'POST');
@@ -81,17 +95,26 @@ export function createMethodServer(opts: MethodServerOptions): MethodServer {
       const handler = opts.routes.get(method);
       if (!handler) throw new HttpReply(404, `unknown method ${method}`);
       const body = parseBody(await readBody(req, maxBody));
+      if (opts.describe) {
+        const d = opts.describe(method, body);
+        name = d.name;
+        Object.assign(ctx.ids, d.ids);
+      }
       send(res, 200, await withDeadline(handler(body), handlerTimeoutMs, () => new HttpReply(500, `${method} timed out after ${handlerTimeoutMs} ms`)));
     } catch (err) {
       const reply = err instanceof HttpReply ? { status: err.status, body: { Err: err.message } } : opts.mapError(err, method);
       status = reply.status;
+      failure = err;
       if (!res.headersSent) send(res, reply.status, reply.body);
-      const logErr = status >= 500 ? err : (err as Error).message;
-      opts.logger.warn({ method, status, err: logErr }, 'request failed');
     } finally {
-      opts.logger.debug({ method, status, ms: Math.round((performance.now() - started) * 1000) / 1000 }, 'request');
+      const seconds = (performance.now() - started) / 1000;
+      opts.onFinished?.(name, seconds, status);
+      const line = { reqId: ctx.requestId, method, ...(name !== method ? { call: name } : {}), status, ms: Math.round(seconds * 1e6) / 1000, ...ctx.ids };
+      if (failure === undefined) opts.logger.info(line, 'call finished');
+      else if (status >= 500) opts.logger.error({ ...line, err: failure }, 'call failed');
+      else opts.logger.warn({ ...line, err: (failure as Error).message }, 'call refused');
     }
-  };
+  });
 
   const configure = (server: http.Server): http.Server => {
     server.keepAliveTimeout = 120_000; // Docker's Go client keeps idle plugin connections open
@@ -126,7 +149,12 @@ export function createMethodServer(opts: MethodServerOptions): MethodServer {
       await Promise.all(
         servers.splice(0).map(
           (s) => new Promise<void>((resolve) => {
-            s.close(() => resolve());
+            // A keep-alive connection whose call finishes during the drain turns idle later: close those too.
+            const sweep = setInterval(() => s.closeIdleConnections(), 100);
+            s.close(() => {
+              clearInterval(sweep);
+              resolve();
+            });
             s.closeIdleConnections();
           }),
         ),
@@ -150,10 +178,13 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
+/** What a handler gets for an empty body: an empty object, recognisable as "nothing was sent". */
+export const EMPTY_BODY: Readonly<Record<string, never>> = Object.freeze({});
+
 /** Docker sends no Content-Type, and an empty body for Activate/GetCapabilities: both are fine. */
 function parseBody(raw: Buffer): unknown {
   const text = raw.toString('utf8');
-  if (text.trim() === '') return {};
+  if (text.trim() === '') return EMPTY_BODY;
   try {
     return JSON.parse(text);
   } catch (err) {

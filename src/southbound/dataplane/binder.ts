@@ -1,10 +1,10 @@
 import { settle } from '../../common/promises.js';
 import type { Binder, PluggedVif, Vif, VifTarget } from '../../core/shared/binder.js';
-import { BindingError } from '../../common/errors.js';
+import { BindingError, errorMessage } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import { UndoStack } from '../../common/undo.js';
 import { createExec, type Exec } from './exec.js';
-import { deleteLinks, ipBatch, listLinks } from './ip.js';
+import { createOrRecreate, deleteLinks, listLinks } from './ip.js';
 import { nomasterLine, plugLinuxBridge } from './linuxbridge.js';
 import { hybridNames } from '../../core/shared/device-names.js';
 import { hybridLines, isHybrid, listOvsPlugged, ovsBridgeOf, plugOvs, unplugOvs } from './ovs.js';
@@ -55,14 +55,9 @@ export class VethBinder implements Binder {
     await UndoStack.guard(
       async (undo) => {
         undo.push('remove plug', () => this.unplug(vif, target));
-        try {
-          await ipBatch(this.exec, create);
-        } catch (err) {
-          // Same-named devices from an earlier plug (or a half-done one): remove and recreate once.
-          this.log.info({ portId: vif.portId, err: (err as Error).message }, 'recreating existing devices of port');
-          await this.unplug(vif, target);
-          await ipBatch(this.exec, create);
-        }
+        await createOrRecreate(this.exec, create, () => this.unplug(vif, target), (err) =>
+          this.log.info({ portId: vif.portId, err: errorMessage(err) }, 'recreating existing devices of port'),
+        );
         await settle(this.attachHostEnd(vif, this.exec(hostSysctlArgv(vif.hostIfName))), this.configureContainer(vif, target));
       },
       (failed) => this.log.warn({ portId: vif.portId, failed }, 'rollback of a failed plug left devices behind'),

@@ -86,3 +86,17 @@ export async function deleteLinks(exec: Exec, names: string[], pre: string[] = [
     throw new BindingError(`failed to delete ${left.join(', ')}: ${stderr.trim().slice(0, 500)}`);
   }
 }
+
+/**
+ * Runs the batch that creates a port's devices; if it fails (same-named devices from an earlier or
+ * half-done plug), removes them with `remove` and runs it once more.
+ */
+export async function createOrRecreate(exec: Exec, lines: string[], remove: () => Promise<void>, onRetry: (err: unknown) => void): Promise<void> {
+  try {
+    await ipBatch(exec, lines);
+  } catch (err) {
+    onRetry(err);
+    await remove();
+    await ipBatch(exec, lines);
+  }
+}

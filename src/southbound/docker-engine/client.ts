@@ -1,9 +1,15 @@
 /**
  * A tiny Docker Engine API client over the daemon's unix socket (node:http): the three network
- * calls `kuryr network sync` needs. Unversioned paths, so any engine answers with its own version.
+ * calls `kuryr network sync` needs, and the running containers' endpoints for `kuryr ports`. Unversioned paths, so any engine answers with its own version.
  */
 import { request } from 'node:http';
+import type { DockerNetworkView, DockerView } from '../../core/docker/garbage.js';
 import type { DockerEngineApi, DockerNetworkSpec, DockerNetworkSummary } from '../../core/docker/network-sync.js';
+
+interface NetworkInspect {
+  Containers?: Record<string, { EndpointID: string; IPv4Address?: string; IPv6Address?: string }> | null;
+  IPAM?: { Config?: Array<{ Gateway?: string; AuxiliaryAddresses?: Record<string, string> | null }> | null } | null;
+}
 
 export class DockerEngineError extends Error {
   constructor(
@@ -22,7 +28,7 @@ export function socketPathOf(dockerHost: string): string {
   throw new Error(`only unix:// Docker hosts are supported, got ${dockerHost}`);
 }
 
-export class DockerEngineClient implements DockerEngineApi {
+export class DockerEngineClient implements DockerEngineApi, DockerView {
   constructor(
     private readonly socketPath: string,
     private readonly timeoutMs = 60_000,
@@ -31,6 +37,42 @@ export class DockerEngineClient implements DockerEngineApi {
   async listNetworks(): Promise<DockerNetworkSummary[]> {
     const nets = (await this.call('GET', '/networks')) as Array<{ Id: string; Name: string; Driver: string; Labels: Record<string, string> | null }>;
     return nets.map((n) => ({ id: n.Id, name: n.Name, driver: n.Driver, labels: n.Labels ?? {} }));
+  }
+
+  /** The network's name, or undefined when dockerd does not know the ID. */
+  async networkName(id: string): Promise<string | undefined> {
+    try {
+      return ((await this.call('GET', `/networks/${encodeURIComponent(id)}`)) as { Name: string }).Name;
+    } catch (err) {
+      if (err instanceof DockerEngineError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Endpoints and handed-out addresses of a network (the garbage collector's view), or null when unknown. */
+  async network(id: string): Promise<DockerNetworkView | null> {
+    let n: NetworkInspect;
+    try {
+      n = (await this.call('GET', `/networks/${encodeURIComponent(id)}`)) as NetworkInspect;
+    } catch (err) {
+      if (err instanceof DockerEngineError && err.status === 404) return null;
+      throw err;
+    }
+    const endpointIds = new Set<string>();
+    const addresses = new Set<string>();
+    const plain = (a: string | undefined): void => {
+      if (a) addresses.add(a.split('/')[0] as string);
+    };
+    for (const c of Object.values(n.Containers ?? {})) {
+      endpointIds.add(c.EndpointID);
+      plain(c.IPv4Address);
+      plain(c.IPv6Address);
+    }
+    for (const cfg of n.IPAM?.Config ?? []) {
+      plain(cfg.Gateway);
+      for (const a of Object.values(cfg.AuxiliaryAddresses ?? {})) plain(a);
+    }
+    return { endpointIds, addresses };
   }
 
   async createNetwork(spec: DockerNetworkSpec): Promise<string> {
@@ -53,6 +95,17 @@ export class DockerEngineClient implements DockerEngineApi {
 
   async removeNetwork(id: string): Promise<void> {
     await this.call('DELETE', `/networks/${encodeURIComponent(id)}`);
+  }
+
+  /** Endpoint ID → name of the running container attached through it, over every network. */
+  async endpointContainers(): Promise<Map<string, string>> {
+    type Summary = { Names?: string[]; Id: string; NetworkSettings?: { Networks?: Record<string, { EndpointID?: string }> } };
+    const out = new Map<string, string>();
+    for (const c of (await this.call('GET', '/containers/json')) as Summary[]) {
+      const name = c.Names?.[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
+      for (const n of Object.values(c.NetworkSettings?.Networks ?? {})) if (n.EndpointID) out.set(n.EndpointID, name);
+    }
+    return out;
   }
 
   private call(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -1,6 +1,8 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { TimeoutError, UnavailableError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
+import { currentRequest } from '../../common/request-context.js';
+import { telemetry } from '../../common/telemetry.js';
 
 /** One JSON request to an OpenStack REST service. */
 export interface HttpRequest {
@@ -86,6 +88,23 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The resource a URL addresses, for metrics: `/v2.0/ports/<id>/tags/<tag>` → `ports/tags`, `/v3/auth/tokens` →
+ * `auth/tokens`. REST paths alternate collection and id, so every second segment (an id or a tag value) is
+ * dropped and the label keeps a handful of values.
+ */
+export function resourceOf(url: string): string {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return 'unknown';
+  }
+  const segs = path.split('/').filter((s) => s !== '' && !/^v\d+(\.\d+)?$/.test(s));
+  if (segs[0] === 'auth') return segs.join('/'); // Keystone's /v3/auth/tokens has no ids
+  return segs.filter((_, i) => i % 2 === 0).join('/') || '/';
+}
+
 /** Exponential backoff with full jitter. */
 export function backoffDelay(attempt: number, retry: RetryOptions): number {
   const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
@@ -139,6 +158,7 @@ export class OpenStackHttp {
       const started = Date.now();
       try {
         const res = await this.once(req);
+        telemetry().openstackCall(req.method, resourceOf(req.url), String(res.status), (Date.now() - started) / 1000);
         this.logger.debug(
           { method: req.method, url: safeUrl(req.url), status: res.status, ms: Date.now() - started, reqId: requestIdOf(res.headers), attempt },
           'openstack http',
@@ -147,6 +167,7 @@ export class OpenStackHttp {
         return res;
       } catch (err) {
         const code = errorCode(err);
+        telemetry().openstackCall(req.method, resourceOf(req.url), code ?? 'error', (Date.now() - started) / 1000);
         this.logger.debug({ method: req.method, url: safeUrl(req.url), code, ms: Date.now() - started, attempt }, 'openstack http failed');
         if (!code || !CONNECTION_ERROR_CODES.has(code)) throw err;
         lastError = err;
@@ -162,6 +183,9 @@ export class OpenStackHttp {
 
   private async once(req: HttpRequest): Promise<HttpResponse> {
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+    // Neutron and Keystone log this as the global request id: one grep finds the call on both sides
+    const call = currentRequest();
+    if (call) headers['x-openstack-request-id'] = call.requestId;
     let body: string | undefined;
     if (req.body !== undefined) {
       body = JSON.stringify(req.body);

@@ -1,9 +1,12 @@
 /**
- * Neutron resources kuryr itself never touches (routers, trunks) but the southbound client offers,
- * so integration and end-to-end tests can build a topology with the real client.
+ * Neutron resources kuryr itself never creates (routers, trunks) but the southbound client offers,
+ * so integration and end-to-end tests can build a topology with the real client. (Nested VLAN mode
+ * reads trunks and changes their subports: those types live with core's.)
  */
 import type { SubnetCreate } from '../../core/shared/neutron-api.js';
-import type { TaggableKind } from '../../core/shared/neutron-types.js';
+import type { SubPort, TaggableKind } from '../../core/shared/neutron-types.js';
+
+export type { SubPort, Trunk } from '../../core/shared/neutron-types.js';
 
 /** Every resource kind the client can tag: what core tags, plus routers and trunks. */
 export type AnyTaggableKind = TaggableKind | 'routers' | 'trunks';
@@ -33,22 +36,5 @@ export interface Router {
   status: string;
   adminStateUp: boolean;
   externalGatewayInfo: { networkId: string; enableSnat?: boolean } | null;
-  tags: string[];
-}
-
-export interface SubPort {
-  portId: string;
-  segmentationType: string;
-  segmentationId: number;
-}
-
-export interface Trunk {
-  id: string;
-  name: string;
-  portId: string;
-  projectId: string;
-  status: string;
-  adminStateUp: boolean;
-  subPorts: SubPort[];
   tags: string[];
 }

@@ -9,6 +9,7 @@ import type { Router, RouterCreate, SubPort, Trunk, TrunkCreate } from './neutro
 /** `GET /v2.0/networks/{id}` → `network`. */
 export interface NetworkWire {
   id: string;
+  updated_at?: string;
   name?: string;
   project_id?: string;
   tenant_id?: string;
@@ -46,6 +47,7 @@ export interface SubnetWire {
 /** `GET /v2.0/subnetpools/{id}` → `subnetpool`. Older releases send the prefix lengths as strings. */
 export interface SubnetPoolWire {
   id: string;
+  updated_at?: string;
   name?: string;
   project_id?: string;
   tenant_id?: string;
@@ -62,6 +64,7 @@ export interface SubnetPoolWire {
 /** `GET /v2.0/ports/{id}` → `port`. */
 export interface PortWire {
   id: string;
+  updated_at?: string;
   name?: string;
   network_id: string;
   project_id?: string;
@@ -81,6 +84,7 @@ export interface PortWire {
   port_security_enabled?: boolean;
   allowed_address_pairs?: Array<{ ip_address: string; mac_address?: string }>;
   tags?: string[];
+  revision_number?: number;
   trunk_details?: {
     trunk_id: string;
     sub_ports?: Array<{ port_id: string; segmentation_type: string; segmentation_id: number; mac_address: string }>;
@@ -169,6 +173,7 @@ export function networkToDomain(w: NetworkWire): Network {
     mtu: w.mtu,
     subnetIds: w.subnets ?? [],
     tags: w.tags ?? [],
+    ...(w.updated_at !== undefined ? { updatedAt: w.updated_at } : {}),
     networkType: w['provider:network_type'] ?? undefined,
     external: w['router:external'] ?? false,
   };
@@ -207,6 +212,7 @@ export function subnetPoolToDomain(w: SubnetPoolWire): SubnetPool {
     shared: w.shared ?? false,
     isDefault: w.is_default ?? false,
     tags: w.tags ?? [],
+    ...(w.updated_at !== undefined ? { updatedAt: w.updated_at } : {}),
   };
 }
 
@@ -233,6 +239,8 @@ export function portToDomain(w: PortWire): Port {
       p.mac_address === undefined ? { ipAddress: p.ip_address } : { ipAddress: p.ip_address, macAddress: p.mac_address },
     ),
     tags: w.tags ?? [],
+    revisionNumber: w.revision_number ?? 0,
+    ...(w.updated_at !== undefined ? { updatedAt: w.updated_at } : {}),
     trunkDetails: w.trunk_details
       ? {
           trunkId: w.trunk_details.trunk_id,

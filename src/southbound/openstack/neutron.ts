@@ -24,6 +24,7 @@ interface CallOptions {
   query?: URLSearchParams;
   body?: unknown;
   idempotent?: boolean;
+  headers?: Record<string, string>;
 }
 
 /** Neutron v2.0 over Keystone tokens: typed calls, pagination, one re-auth on 401, typed errors. */
@@ -137,8 +138,10 @@ export class NeutronClient implements NeutronApi {
     const res = await this.call<{ ports: wire.PortWire[] }>('POST', '/ports', { body: { ports: bodies.map(wire.portCreateToWire) } });
     return res.ports.map(wire.portToDomain);
   }
-  async updatePort(id: string, body: PortUpdate): Promise<Port> {
-    return wire.portToDomain(await this.update('ports', 'port', id, wire.portCreateToWire(body)));
+  async updatePort(id: string, body: PortUpdate, opts: { ifRevision?: number } = {}): Promise<Port> {
+    const headers = opts.ifRevision !== undefined ? { 'if-match': `revision_number=${opts.ifRevision}` } : undefined;
+    const res = await this.call<{ port: wire.PortWire }>('PUT', `/ports/${enc(id)}`, { body: { port: wire.portCreateToWire(body) }, headers });
+    return wire.portToDomain(res.port);
   }
   async deletePort(id: string): Promise<void> {
     await this.call('DELETE', `/ports/${enc(id)}`);
@@ -297,7 +300,7 @@ export class NeutronClient implements NeutronApi {
     const qs = opts.query && [...opts.query.keys()].length > 0 ? `?${opts.query.toString()}` : '';
     const url = `${base}${path}${qs}`;
     const send = async (token: string) =>
-      this.http.request({ method, url, headers: { 'x-auth-token': token }, body: opts.body, idempotent: opts.idempotent });
+      this.http.request({ method, url, headers: { ...opts.headers, 'x-auth-token': token }, body: opts.body, idempotent: opts.idempotent });
     let token = await this.auth.getToken();
     let res = await send(token);
     if (res.status === 401) {

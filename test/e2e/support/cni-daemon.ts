@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { e2eConfig } from './kuryr-daemon.js';
+import { e2eConfig, kuryrArgv, type DaemonOptions, type DaemonRuntime } from './kuryr-daemon.js';
 import { sh, stopChild, waitFor } from './sh.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -30,6 +30,10 @@ export interface CniDaemonOptions {
   securityGroups?: string[];
   project?: string;
   extraConfig?: string;
+  /** Run the daemon inside this network namespace (a VM, for nested mode). */
+  netns?: string;
+  credentials?: DaemonOptions['credentials'];
+  runtime?: DaemonRuntime;
 }
 
 export class CniDaemon {
@@ -48,14 +52,20 @@ export class CniDaemon {
       '[cni_daemon]',
       `socket_path = ${opts.socketPath}`,
       'vif_annotation_timeout = 60',
+      '[cni_health_server]',
+      'port = 0',
+      '[prometheus_exporter]',
+      'cni_exporter_port = 0',
       opts.extraConfig ?? '',
     ];
-    writeFileSync(this.confPath, e2eConfig({ socketPath: '/run/kuryr-cni-e2e/unused-docker.sock', extraConfig: lines.join('\n') }));
+    writeFileSync(this.confPath, e2eConfig({ socketPath: '/run/kuryr-cni-e2e/unused-docker.sock', extraConfig: lines.join('\n'), ...(opts.credentials ? { credentials: opts.credentials } : {}) }));
   }
 
   async start(): Promise<void> {
     const out = openSync(this.logPath, 'a');
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), 'serve', 'cni', '--config-file', this.confPath], {
+    const cmd = kuryrArgv(this.opts.runtime ?? 'tsx', ['serve', 'cni', '--config-file', this.confPath]);
+    const argv = this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns, ...cmd] : cmd;
+    this.child = spawn(argv[0]!, argv.slice(1), {
       cwd: ROOT,
       stdio: ['ignore', out, out],
       env: { ...process.env, KURYR_LOG_LEVEL: 'debug' },
@@ -65,6 +75,10 @@ export class CniDaemon {
       if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}; log ${this.logPath}`);
       return existsSync(this.opts.socketPath) && (await this.call('STATUS', {}, this.conflist('cni-e2e-probe', '1.1.0'))).out.code !== 11;
     }, 60_000, 100);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

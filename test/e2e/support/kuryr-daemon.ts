@@ -17,6 +17,21 @@ export interface DaemonOptions {
   netns?: string;
   hostId?: string;
   env?: Record<string, string>;
+  /** Keystone user of `[neutron]`; default the `kuryr` service user (admin in project `service`). */
+  credentials?: { username: string; password: string; projectName: string };
+  /** Stop the main job's daemon first even though this one uses another socket. */
+  stopsMainJob?: boolean;
+  /** `tsx` (default: the sources as they are now) or `compiled` (dist/ from `npm run build`, as installed). */
+  runtime?: DaemonRuntime;
+}
+
+export type DaemonRuntime = 'tsx' | 'compiled';
+
+/** The argv that runs `kuryr <args>` under the given runtime. */
+export function kuryrArgv(runtime: DaemonRuntime, args: string[]): string[] {
+  return runtime === 'compiled'
+    ? [process.execPath, join(ROOT, 'dist/src/bin/kuryr.js'), ...args]
+    : [process.execPath, '--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), ...args];
 }
 
 /** Builds a kuryr.conf for the e2e stack: the `kuryr` service user of scripts/aio.sh. */
@@ -24,13 +39,19 @@ export function e2eConfig(opts: DaemonOptions): string {
   return [
     '[DEFAULT]',
     `socket_path = ${opts.socketPath ?? DEFAULT_SOCKET}`,
+    // no garbage collector unless a test asks for one (extraConfig wins): on the shared stack other
+    // tests' fixtures and other simulated hosts are not this daemon's leftovers
+    'gc_interval = 0',
     ...(opts.hostId ? [`host = ${opts.hostId}`] : []),
+    // the main job's daemons hold the default status ports; tests read their own daemons through the socket
+    'health_port = 0',
+    'metrics_port = 0',
     '[neutron]',
     'auth_type = password',
     'auth_url = http://127.0.0.1:5000/v3',
-    'username = kuryr',
-    'password = kuryr',
-    'project_name = service',
+    `username = ${opts.credentials?.username ?? 'kuryr'}`,
+    `password = ${opts.credentials?.password ?? 'kuryr'}`,
+    `project_name = ${opts.credentials?.projectName ?? 'service'}`,
     'user_domain_name = Default',
     'project_domain_name = Default',
     'region_name = RegionOne',
@@ -54,9 +75,9 @@ export class KuryrDaemon {
   }
 
   async start(): Promise<void> {
-    if (this.socketPath === DEFAULT_SOCKET) await stopMainJobDaemon();
+    if (this.socketPath === DEFAULT_SOCKET || this.opts.stopsMainJob === true) await stopMainJobDaemon();
     const out = openSync(this.logPath, 'a');
-    const cmd = [process.execPath, '--import', 'tsx', join(ROOT, 'src/bin/kuryr.ts'), 'serve', 'docker', '--config-file', this.confPath];
+    const cmd = kuryrArgv(this.opts.runtime ?? 'tsx', ['serve', 'docker', '--config-file', this.confPath]);
     const argv = this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns, ...cmd] : cmd;
     this.child = spawn(argv[0]!, argv.slice(1), {
       cwd: ROOT,
@@ -83,6 +104,10 @@ export class KuryrDaemon {
       req.on('error', () => res(false));
       req.end();
     });
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

@@ -43,7 +43,11 @@ export function kuryrFor(h: SimHost, scope: 'local' | 'global' = 'local'): Kuryr
     socketPath: h.socketPath,
     hostId: h.hostId,
     ...(h.netns !== undefined ? { netns: h.netns } : {}),
-    extraConfig: `[DEFAULT]\ncapability_scope = ${scope}\n`,
+    // its own dockerd: the garbage collector judges networks by what this dockerd knows
+    extraConfig: `[DEFAULT]\ncapability_scope = ${scope}\ndocker_host = ${h.dockerHost}\n`,
+    // host A shares the main job's host id; the main job's collector would take host A's networks
+    // (unknown to the default dockerd) for leftovers, so it does not run meanwhile
+    stopsMainJob: true,
   });
 }
 

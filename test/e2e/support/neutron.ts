@@ -3,31 +3,27 @@ import type { NeutronClient } from '../../../src/southbound/openstack/neutron.js
 import type { Port } from '../../../src/core/shared/neutron-types.js';
 import { waitFor } from './sh.js';
 
-/** Admin access to the real Neutron of scripts/aio.sh, for arranging and checking state. */
-export function adminClients(): OpenStackClients {
+/** Clients of a user of scripts/aio.sh (password = user name, except admin/admin which is the same). */
+function userClients(username: string, projectName: string): OpenStackClients {
   return createOpenStackClients({
     authUrl: 'http://127.0.0.1:5000/v3',
-    username: 'admin',
-    password: 'admin',
+    username,
+    password: username,
     userDomainName: 'Default',
-    projectName: 'admin',
+    projectName,
     projectDomainName: 'Default',
     regionName: 'RegionOne',
   });
 }
 
+/** Admin access to the real Neutron of scripts/aio.sh, for arranging and checking state. */
+export const adminClients = (): OpenStackClients => userClients('admin', 'admin');
+
 /** The `kuryr` service user of scripts/aio.sh (project `service`): Kuryr's own project, used as "the user" here. */
-export function kuryrProjectClients(): OpenStackClients {
-  return createOpenStackClients({
-    authUrl: 'http://127.0.0.1:5000/v3',
-    username: 'kuryr',
-    password: 'kuryr',
-    userDomainName: 'Default',
-    projectName: 'service',
-    projectDomainName: 'Default',
-    regionName: 'RegionOne',
-  });
-}
+export const kuryrProjectClients = (): OpenStackClients => userClients('kuryr', 'service');
+
+/** The `demo` tenant (role member only): a cloud user's view, as Kuryr inside that user's VM has it. */
+export const demoClients = (): OpenStackClients => userClients('demo', 'demo');
 
 export async function stackIsUp(): Promise<boolean> {
   try {

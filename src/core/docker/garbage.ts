@@ -1,0 +1,270 @@
+/**
+ * The garbage collector of the Docker driver (docs/ownership.md, rule 8): finds what a crash or a
+ * forgotten `docker network rm` left behind on this host and removes it with the same use cases
+ * Docker would have called (DeleteEndpoint, ReleaseAddress, ReleasePool, DeleteNetwork), so every
+ * ownership rule and lock applies unchanged. Dry run unless `apply`.
+ */
+import { errorMessage, isNotFound } from '../../common/errors.js';
+import type { AddressUseCases, EndpointUseCases, NetworkUseCases, PoolUseCases } from './libnetwork.js';
+import { isKuryrOwnedPool } from './lookups.js';
+import { NETWORK_NAME_PREFIX, SG_DESCRIPTION, UNBOUND_PORT_NAME } from './naming.js';
+import type { CoreContext } from './service-context.js';
+import { TAG_POOL_HOST_PREFIX, poolHostTag } from './sharing.js';
+import { TAG_LH_PREFIX, TAG_PORT_EXISTING, TAG_PORT_OWNED, TAG_UH_PREFIX, hasIdTags, idFromTags } from './tags.js';
+import { isPoolTagged } from '../port-pool/pool-tags.js';
+import { containerIfName } from '../shared/device-names.js';
+import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
+import type { Network, Port, Subnet } from '../shared/neutron-types.js';
+
+/** The Docker use cases the collector removes things with, exactly as Docker's own calls would. */
+export interface DockerUseCases {
+  networks: Pick<NetworkUseCases, 'deleteNetwork'>;
+  endpoints: Pick<EndpointUseCases, 'deleteEndpoint'>;
+  pools: Pick<PoolUseCases, 'releasePool'>;
+  addresses: Pick<AddressUseCases, 'releaseAddress'>;
+}
+
+/** What dockerd of this host knows about one network; null when it does not know the ID. */
+export interface DockerNetworkView {
+  endpointIds: ReadonlySet<string>;
+  /** Plain IPs dockerd has handed out on it (endpoints, gateway, aux addresses). */
+  addresses: ReadonlySet<string>;
+}
+
+export interface DockerView {
+  network(id: string): Promise<DockerNetworkView | null>;
+}
+
+export type GcKind = 'endpoint' | 'unclaimed-port' | 'network' | 'pool' | 'security-group' | 'plug';
+
+export interface GcFinding {
+  kind: GcKind;
+  /** Neutron port/network ID, or the host interface for a plug. */
+  id: string;
+  why: string;
+  outcome: 'would remove' | 'removed' | 'failed' | 'skipped';
+  error?: string;
+}
+
+export interface GcOptions {
+  apply: boolean;
+  /** A Neutron port untouched (`updated_at`) for less than this is left for the next round. */
+  graceMs: number;
+  /** When the daemon first saw each candidate without a Neutron timestamp; kept between rounds. */
+  firstSeen?: Map<string, number>;
+}
+
+/** Pods' ports that the Docker collector never looks at (port-pool members are recognised by `isPoolTagged`). */
+const POD_PORT_TAG_PREFIXES = ['kuryr.cni.', 'kuryr.pod.'];
+
+export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docker: DockerView, opts: GcOptions): Promise<GcFinding[]> {
+  const findings: GcFinding[] = [];
+  const act = async (f: Omit<GcFinding, 'outcome'>, remove: () => Promise<void>): Promise<void> => {
+    if (!opts.apply) return void findings.push({ ...f, outcome: 'would remove' });
+    try {
+      await remove();
+      findings.push({ ...f, outcome: 'removed' });
+      ctx.log.info({ kind: f.kind, id: f.id, why: f.why }, 'gc removed');
+    } catch (err) {
+      findings.push({ ...f, outcome: 'failed', error: errorMessage(err) });
+      ctx.log.warn({ kind: f.kind, id: f.id, why: f.why, err: errorMessage(err) }, 'gc could not remove');
+    }
+  };
+  const skip = (f: Omit<GcFinding, 'outcome'>): void => {
+    findings.push({ ...f, outcome: 'skipped' });
+  };
+  const looked = new Set<string>();
+  const old = (key: string, updatedAt: string | undefined): boolean => {
+    looked.add(key);
+    const now = ctx.now();
+    let since = updatedAt !== undefined ? Date.parse(updatedAt) : Number.NaN;
+    if (Number.isNaN(since)) {
+      const seen = opts.firstSeen?.get(key);
+      if (seen === undefined) opts.firstSeen?.set(key, now);
+      since = seen ?? (opts.firstSeen === undefined ? 0 : now);
+    }
+    return now - since >= opts.graceMs;
+  };
+
+  const networks = (await ctx.neutron.listNetworks()).filter((n) => n.tags.some((t) => t.startsWith(TAG_LH_PREFIX)));
+  for (const net of networks) {
+    const did = fullDid(net);
+    if (did === undefined) continue;
+    const [view, ports, subnets] = await Promise.all([docker.network(did), ctx.neutron.listPorts({ networkId: net.id }), ctx.neutron.listSubnets({ networkId: net.id })]);
+    const holders = await poolHolders(ctx, subnets);
+    // A kuryr network without subnets never served a Docker network (a CreateNetwork cut short): nobody's.
+    const unfinished = subnets.length === 0 && net.name.startsWith(NETWORK_NAME_PREFIX);
+    const onlyHere = unfinished || (holders.size > 0 && [...holders].every((h) => h === poolHostTag(ctx.hostId)));
+    const ours = ports.filter((p) => !isPoolTagged(p.tags) && !p.tags.some((t) => POD_PORT_TAG_PREFIXES.some((x) => t.startsWith(x))));
+    if (view === null) {
+      const foreign = ports.find((p) => !ours.includes(p) && !p.deviceOwner.startsWith('network:'));
+      await collectNetwork(ctx, uc, net, did, ours, foreign, subnets, onlyHere, act, skip, old);
+      continue;
+    }
+    for (const port of ours) {
+      const eid = endpointIdOf(port);
+      if (eid !== undefined && port.hostId === ctx.hostId) {
+        if (view.endpointIds.has(eid) || ctx.locks.busy(`ep:${eid}`) || !old(port.id, port.updatedAt)) continue;
+        await act({ kind: 'endpoint', id: port.id, why: `endpoint ${eid.slice(0, 12)} of Docker network ${did.slice(0, 12)} is not known to dockerd` }, () =>
+          removeEndpointPort(uc, did, eid, port, subnets),
+        );
+      } else if (isUnclaimed(port) && onlyHere && !port.fixedIps.some((f) => view.addresses.has(f.ipAddress))) {
+        if (!old(port.id, port.updatedAt)) continue;
+        await act({ kind: 'unclaimed-port', id: port.id, why: `IPAM port ${port.fixedIps.map((f) => f.ipAddress).join(',')} never claimed by an endpoint of Docker network ${did.slice(0, 12)}` }, () =>
+          releaseIps(uc, port, subnets),
+        );
+      }
+    }
+  }
+  await collectPools(ctx, uc, act, old);
+  await collectExposedGroups(ctx, act);
+  await collectPlugs(ctx, act);
+  // forget candidates that are gone (removed, or in use again)
+  for (const key of opts.firstSeen?.keys() ?? []) if (!looked.has(key)) opts.firstSeen?.delete(key);
+  return findings;
+}
+
+type Act = (f: Omit<GcFinding, 'outcome'>, remove: () => Promise<void>) => Promise<void>;
+
+/** A Docker network dockerd no longer knows: Docker's own teardown, when this host is its only holder. */
+async function collectNetwork(
+  ctx: CoreContext,
+  uc: DockerUseCases,
+  net: Network,
+  did: string,
+  ports: Port[],
+  foreign: Port | undefined,
+  subnets: Subnet[],
+  onlyHere: boolean,
+  act: Act,
+  skip: (f: Omit<GcFinding, 'outcome'>) => void,
+  old: (key: string, updatedAt: string | undefined) => boolean,
+): Promise<void> {
+  const finding = { kind: 'network' as const, id: net.id, why: `Docker network ${did.slice(0, 12)} no longer exists in dockerd` };
+  if (!onlyHere) return skip({ ...finding, why: `${finding.why}, but its subnet pools are not held by this host alone` });
+  const elsewhere = ports.find((p) => p.hostId !== '' && p.hostId !== ctx.hostId && !p.deviceOwner.startsWith('network:'));
+  if (elsewhere !== undefined) return skip({ ...finding, why: `${finding.why}, but port ${elsewhere.id} is bound to ${elsewhere.hostId}` });
+  // a port nothing here may remove (a pod's, a pool member, one no rule calls ours) keeps the network: leave it whole
+  const stuck = foreign ?? ports.find((p) => !p.deviceOwner.startsWith('network:') && !removable(ctx, p));
+  if (stuck !== undefined) return skip({ ...finding, why: `${finding.why}, but port ${stuck.id} (${stuck.name || 'unnamed'}) is not one the collector may remove` });
+  if (ctx.locks.busy(`net:${did}`) || !old(`net:${net.id}`, net.updatedAt)) return;
+  await act(finding, async () => {
+    for (const port of ports) {
+      if (port.deviceOwner.startsWith('network:')) continue; // DHCP and router ports go with the network
+      const eid = endpointIdOf(port);
+      if (eid !== undefined && port.hostId === ctx.hostId) await removeEndpointPort(uc, did, eid, port, subnets);
+      else await releaseIps(uc, port, subnets);
+    }
+    for (const poolId of new Set(subnets.map((s) => s.subnetpoolId).filter((p): p is string => !!p))) await uc.pools.releasePool(poolId);
+    await uc.networks.deleteNetwork(did);
+  });
+}
+
+/** Kuryr pools only this host holds, without a subnet and not handed out just now: a network create cut short. */
+async function collectPools(ctx: CoreContext, uc: DockerUseCases, act: Act, old: (key: string, updatedAt: string | undefined) => boolean): Promise<void> {
+  const mine = poolHostTag(ctx.hostId);
+  for (const pool of await ctx.neutron.listSubnetPools({ tags: [mine] })) {
+    if (!isKuryrOwnedPool(ctx, pool) || pool.tags.some((t) => t.startsWith(TAG_POOL_HOST_PREFIX) && t !== mine)) continue;
+    if (ctx.pendingPools.has(pool.id) || ctx.locks.busy(`poolid:${pool.id}`) || !old(`pool:${pool.id}`, pool.updatedAt)) continue;
+    if ((await ctx.neutron.listSubnets({ subnetpoolId: pool.id })).length > 0) continue;
+    await act({ kind: 'pool', id: pool.id, why: `subnetpool ${pool.name} held by this host has no subnet (a network create cut short)` }, () => uc.pools.releasePool(pool.id));
+  }
+}
+
+/** `<port id>-exposed_ports` groups (ours, by name and description) whose port is gone: they serve nobody. */
+async function collectExposedGroups(ctx: CoreContext, act: Act): Promise<void> {
+  const re = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-exposed_ports$/;
+  for (const sg of await ctx.neutron.listSecurityGroups()) {
+    const portId = re.exec(sg.name)?.[1];
+    if (portId === undefined || sg.description !== SG_DESCRIPTION) continue;
+    try {
+      await ctx.neutron.getPort(portId);
+      continue;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    await act({ kind: 'security-group', id: sg.id, why: `exposed-ports group of port ${portId}, which no longer exists` }, () =>
+      deleteIgnoringMissing(() => ctx.neutron.deleteSecurityGroup(sg.id)),
+    );
+  }
+}
+
+/** Plugs (OVS ports with owner=kuryr, tap veths) whose Neutron port is gone or bound to another host. */
+async function collectPlugs(ctx: CoreContext, act: Act): Promise<void> {
+  for (const plug of await ctx.binder.listPlugged()) {
+    if (plug.deviceId !== '' && ctx.locks.busy(`ep:${plug.deviceId}`)) continue;
+    let why: string | undefined;
+    try {
+      const port = await ctx.neutron.getPort(plug.portId);
+      if (port.hostId !== '' && port.hostId !== ctx.hostId) why = `its Neutron port ${plug.portId} is bound to ${port.hostId}`;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      why = `its Neutron port ${plug.portId} no longer exists`;
+    }
+    if (why === undefined) continue;
+    await act({ kind: 'plug', id: plug.hostIfName, why }, () =>
+      ctx.binder.unplug(
+        { portId: plug.portId, hostIfName: plug.hostIfName, containerIfName: containerIfName(plug.portId), vifType: plug.kind === 'ovs' ? 'ovs' : 'tap', vifDetails: {}, networkId: '' },
+        null,
+      ),
+    );
+  }
+}
+
+async function removeEndpointPort(uc: DockerUseCases, did: string, eid: string, port: Port, subnets: Subnet[]): Promise<void> {
+  await uc.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
+  await releaseIps(uc, port, subnets);
+}
+
+/** ReleaseAddress of every fixed IP of the port on a subnet with a pool (deletes ours, resets the user's). */
+async function releaseIps(uc: DockerUseCases, port: Port, subnets: Subnet[]): Promise<void> {
+  for (const ip of port.fixedIps) {
+    const poolId = subnets.find((s) => s.id === ip.subnetId)?.subnetpoolId;
+    if (poolId) await uc.addresses.releaseAddress({ poolId, address: ip.ipAddress });
+  }
+}
+
+/** The Docker network ID from the `lh`/`uh` tags; undefined when several Docker networks tag it. */
+function fullDid(net: Network): string | undefined {
+  const lh = net.tags.filter((t) => t.startsWith(TAG_LH_PREFIX));
+  const uh = net.tags.filter((t) => t.startsWith(TAG_UH_PREFIX));
+  return lh.length === 1 && uh.length <= 1 ? idFromTags(net.tags) : undefined;
+}
+
+/**
+ * The Docker endpoint ID a port serves: its `device_id` when the port carries that ID's tags or the
+ * `<EID>-port` name, or when our IPAM made (or marked) it and CreateEndpoint bound it to the endpoint but
+ * was cut off before it tagged it.
+ */
+function endpointIdOf(port: Port): string | undefined {
+  if (!/^[0-9a-f]{64}$/.test(port.deviceId)) return undefined;
+  if (hasIdTags(port.tags, port.deviceId) || port.name === `${port.deviceId}-port`) return port.deviceId;
+  const ours = port.tags.includes(TAG_PORT_OWNED) || port.tags.includes(TAG_PORT_EXISTING);
+  return ours && port.deviceOwner === TAG_PORT_OWNED ? port.deviceId : undefined;
+}
+
+/** A port the teardown removes: an endpoint of this host, an unclaimed IPAM port, or a user port (released, kept). */
+function removable(ctx: CoreContext, port: Port): boolean {
+  return (endpointIdOf(port) !== undefined && port.hostId === ctx.hostId) || isUnclaimed(port) || port.tags.includes(TAG_PORT_EXISTING);
+}
+
+/** Made by RequestAddress and never bound by a CreateEndpoint. */
+function isUnclaimed(port: Port): boolean {
+  const tagged = port.tags.includes(TAG_PORT_OWNED) || port.tags.length === 0; // untagged: RequestAddress cut before tagging
+  return port.name === UNBOUND_PORT_NAME && tagged && port.deviceOwner === '' && port.hostId === '' && idFromTags(port.tags) === undefined;
+}
+
+/** Holder tags of the kuryr pools behind these subnets (`kuryr.pool.host:<host>`). */
+async function poolHolders(ctx: CoreContext, subnets: Subnet[]): Promise<Set<string>> {
+  const holders = new Set<string>();
+  for (const id of new Set(subnets.map((s) => s.subnetpoolId).filter((p): p is string => !!p))) {
+    try {
+      const pool = await ctx.neutron.getSubnetPool(id);
+      if (!isKuryrOwnedPool(ctx, pool)) continue;
+      for (const t of pool.tags) if (t.startsWith(TAG_POOL_HOST_PREFIX)) holders.add(t);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return holders;
+}
