@@ -18,6 +18,13 @@ import { portsCommand } from './ports.js';
 import { serveCni } from './serve-cni.js';
 import { statusCommand } from './status.js';
 
+/** `kuryr pool <sub>`: the running Docker driver's port pools, through its plugin socket. */
+const POOL_COMMANDS = [
+  ['show', "the running Docker driver's port pools: ready, preparing, in use"],
+  ['fill', "fill a network's port pool (--network ID, --count N)"],
+  ['drain', "delete a network's idle pool ports (--network ID)"],
+] as const;
+
 const COMMANDS: readonly Command[] = [
   {
     name: 'serve docker',
@@ -56,24 +63,12 @@ const COMMANDS: readonly Command[] = [
     options: { apply: { type: 'boolean' }, grace: { type: 'string' }, 'docker-host': { type: 'string', short: 'H' } },
     run: gc,
   },
-  {
-    name: 'pool show',
-    summary: "the running Docker driver's port pools: ready, preparing, in use",
+  ...POOL_COMMANDS.map(([sub, summary]): Command => ({
+    name: `pool ${sub}`,
+    summary,
     options: { network: { type: 'string' }, count: { type: 'string' }, socket: { type: 'string' } },
-    run: (values, config) => pool('show', values, config),
-  },
-  {
-    name: 'pool fill',
-    summary: "fill a network's port pool (--network ID, --count N)",
-    options: { network: { type: 'string' }, count: { type: 'string' }, socket: { type: 'string' } },
-    run: (values, config) => pool('fill', values, config),
-  },
-  {
-    name: 'pool drain',
-    summary: "delete a network's idle pool ports (--network ID)",
-    options: { network: { type: 'string' }, count: { type: 'string' }, socket: { type: 'string' } },
-    run: (values, config) => pool('drain', values, config),
-  },
+    run: (values, config) => pool(sub, values, config),
+  })),
   {
     name: 'config show',
     summary: 'the effective configuration with the source of every value, secrets redacted',
