@@ -27,11 +27,13 @@ test('containerd pods on pool ports: named and tagged as without pools, reach ea
   const env = await cniEnv(t, PREFIX, 236, POOL);
   if (!env) return;
   const { neutron, topo, daemon } = env;
-  // The pool's plugs go with its ports when the topology is removed.
+  // The pool's plugs go with its ports when the topology is removed. This hook runs after cniEnv's (hooks run
+  // in the order they were added), when its Neutron client is closed: the parked ends name the ports.
   t.after(async () => {
-    for (const p of await neutron.listPorts({ tags: [TAG] })) {
-      await sh(['ovs-vsctl', '--if-exists', 'del-port', `tap${p.id.slice(0, 11)}`]);
-      await sh(['ip', 'link', 'del', `tap${p.id.slice(0, 11)}`]);
+    const parked = await sh(['ip', '-n', parkingNetnsName('cni', hostname()), '-o', 'link', 'show']);
+    for (const [, id11] of parked.stdout.matchAll(/t_c([0-9a-f-]{11})/g)) {
+      await sh(['ovs-vsctl', '--if-exists', 'del-port', `tap${id11}`]);
+      await sh(['ip', 'link', 'del', `tap${id11}`]);
     }
   });
   for (const f of readdirSync(RT.criConfDir)) rmSync(join(RT.criConfDir, f));
