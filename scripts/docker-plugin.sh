@@ -35,7 +35,7 @@ build() {
   ln -s usr/bin "$r/bin"; ln -s usr/bin "$r/sbin"; ln -s bin "$r/usr/sbin"; ln -s usr/lib "$r/lib"; ln -s usr/lib64 "$r/lib64"
   chmod 1777 "$r/tmp"
   copy_bin "$(command -v node)" "$(command -v ip)" "$(command -v ovs-vsctl)" "$(command -v ethtool)" "$(command -v nsenter)" \
-    "$(command -v sysctl)" /bin/sh
+    "$(command -v sysctl)" "$(command -v mount)" /bin/sh
   cp -a /etc/iproute2 "$r/etc/" 2>/dev/null || true
   echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"; echo 'root:x:0:' >"$r/etc/group"
   # the package exactly as operators install it: npm pack (prepack builds), then a production-only install
@@ -44,12 +44,14 @@ build() {
   npm install -g --prefix "$r/opt/kuryr" --no-audit --no-fund "$pack/$tgz" >/dev/null
   rm -rf "$pack"
   local version; version=$(node -p "require('$ROOT/package.json').version")
+  # A plugin's /proc/sys is read-only, but the host-side device's accept_ra/autoconf must be written (the plugin
+  # shares the host's network namespace): with CAP_SYS_ADMIN the entrypoint makes it writable first.
   cat >"$DIR/config.json" <<JSON
 {
   "description": "Kuryr in TypeScript $version: Docker network and IPAM driver on OpenStack Neutron",
   "documentation": "docs/operations.md",
-  "entrypoint": ["/usr/bin/node", "--max-semi-space-size=1", "--v8-pool-size=1",
-                 "/opt/kuryr/lib/node_modules/kuryr-ts/dist/src/bin/kuryr.js", "serve", "docker"],
+  "entrypoint": ["/bin/sh", "-c",
+                 "mount -o remount,rw /proc/sys && exec /usr/bin/node --max-semi-space-size=1 --v8-pool-size=1 /opt/kuryr/lib/node_modules/kuryr-ts/dist/src/bin/kuryr.js serve docker"],
   "workdir": "/",
   "interface": { "socket": "kuryr.sock", "types": ["docker.networkdriver/1.0", "docker.ipamdriver/1.0"] },
   "network": { "type": "host" },
