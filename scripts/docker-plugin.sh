@@ -32,6 +32,8 @@ build() {
   local r=$DIR/rootfs
   # Debian's merged-/usr layout, so that /lib64/ld-linux and /bin/… resolve as on the host
   mkdir -p "$r/usr/bin" "$r/usr/lib" "$r/usr/lib64" "$r/etc" "$r/tmp" "$r/run/docker/plugins" "$r/run/openvswitch" "$r/proc" "$r/sys" "$r/dev"
+  # ovs-vsctl looks for /var/run/openvswitch/db.sock; the mount lands in /run
+  mkdir -p "$r/var"; ln -s ../run "$r/var/run"
   ln -s usr/bin "$r/bin"; ln -s usr/bin "$r/sbin"; ln -s bin "$r/usr/sbin"; ln -s usr/lib "$r/lib"; ln -s usr/lib64 "$r/lib64"
   chmod 1777 "$r/tmp"
   copy_bin "$(command -v node)" "$(command -v ip)" "$(command -v ovs-vsctl)" "$(command -v ethtool)" "$(command -v nsenter)" \

@@ -36,84 +36,91 @@ test('containerd pods on pool ports: named and tagged as without pools, reach ea
       await sh(['ip', 'link', 'del', `tap${id11}`]);
     }
   });
-  for (const f of readdirSync(RT.criConfDir)) rmSync(join(RT.criConfDir, f));
-  daemon.writeConflist(RT.criConfDir, '10-kuryr.conflist', `${PREFIX}net`, '1.0.0');
-  t.after(() => rmSync(join(RT.criConfDir, '10-kuryr.conflist'), { force: true }));
-  await sleep(1500);
-  const cri = new CriClient(RT.criSock);
-  t.after(() => cri.close());
-  const sandboxes: string[] = [];
-  t.after(async () => {
-    for (const id of sandboxes) {
-      await cri.stopPodSandbox(id).catch(() => undefined);
-      await cri.removePodSandbox(id).catch(() => undefined);
+  // The test's own things (VM, sandboxes, CRI client, conflist) go first, newest first: cniEnv's hooks then stop
+  // the daemon and remove the topology, and the hook above removes what parked ends remain.
+  const cleanups: Array<() => unknown> = [];
+  try {
+    for (const f of readdirSync(RT.criConfDir)) rmSync(join(RT.criConfDir, f));
+    daemon.writeConflist(RT.criConfDir, '10-kuryr.conflist', `${PREFIX}net`, '1.0.0');
+    cleanups.push(() => rmSync(join(RT.criConfDir, '10-kuryr.conflist'), { force: true }));
+    await sleep(1500);
+    const cri = new CriClient(RT.criSock);
+    cleanups.push(() => cri.close());
+    const sandboxes: string[] = [];
+    cleanups.push(async () => {
+      for (const id of sandboxes) {
+        await cri.stopPodSandbox(id).catch(() => undefined);
+        await cri.removePodSandbox(id).catch(() => undefined);
+      }
+    });
+    const run = async (name: string) => {
+      const uid = randomUUID();
+      const id = await cri.runPodSandbox({ name, namespace: 'demo', uid, annotations: { 'openstack.org/kuryr-pod-security-groups': topo.sgId } });
+      sandboxes.push(id);
+      const st = await cri.podSandboxStatus(id);
+      return { name, uid, id, ip: st.ip, netns: st.netns ?? '' };
+    };
+    const free = async () => (await neutron.listPorts({ networkId: topo.podNetId, tags: [TAG] })).filter((p) => p.status === 'ACTIVE');
+
+    // The first pod primes the pool of its subnet + security group + project.
+    const first = await run(`${PREFIX}first`);
+    const pool = await waitFor('3 ACTIVE pool ports', async () => ((await free()).length >= 3 ? free() : undefined), 120_000, 500);
+    await sleep(2000); // the daemon sees them ACTIVE on its next poll
+    const poolIds = new Set(pool.map((p) => p.id));
+
+    const a = await run(`${PREFIX}web-a`);
+    const b = await run(`${PREFIX}web-b`);
+    for (const p of [a, b]) {
+      // The claim's Neutron writes (name, device_id, tags) land right after ADD answers, and the agent then
+      // sees the port again: wait until all of it is there.
+      const port = await waitFor(`port of ${p.name} named, tagged and ACTIVE`, async () => {
+        const found = (await neutron.listPorts({ name: p.name }))[0];
+        return found && found.status === 'ACTIVE' && !found.tags.includes(TAG) && found.tags.includes(`kuryr.cni.cid:${p.id.slice(0, 40)}`) ? found : undefined;
+      }, 30_000);
+      assert.ok(poolIds.has(port.id), `${p.name} got a pool port`);
+      assert.equal(port.status, 'ACTIVE');
+      assert.equal(port.deviceId, p.uid);
+      assert.equal(port.hostId, hostname());
+      assert.ok(!port.tags.includes(TAG));
+      for (const tag of [`kuryr.pod.name:${p.name}`, `kuryr.pod.uid:${p.uid}`, `kuryr.cni.cid:${p.id.slice(0, 40)}`]) assert.ok(port.tags.includes(tag), tag);
+      assert.equal(port.fixedIps[0]?.ipAddress, p.ip);
+      const link = await sh(['nsenter', `--net=${p.netns}`, 'ip', '-o', 'link', 'show', 'dev', 'eth0']);
+      assert.match(link.stdout, new RegExp(`mtu ${topo.mtu}`));
     }
-  });
-  const run = async (name: string) => {
-    const uid = randomUUID();
-    const id = await cri.runPodSandbox({ name, namespace: 'demo', uid, annotations: { 'openstack.org/kuryr-pod-security-groups': topo.sgId } });
-    sandboxes.push(id);
-    const st = await cri.podSandboxStatus(id);
-    return { name, uid, id, ip: st.ip, netns: st.netns ?? '' };
-  };
-  const free = async () => (await neutron.listPorts({ networkId: topo.podNetId, tags: [TAG] })).filter((p) => p.status === 'ACTIVE');
+    // Traffic may start a moment after ADD answers (the agent re-reads the claimed port): allow a few seconds.
+    const reaches = (netns: string, ip: string) => waitFor(`${ip} reachable`, async () => (await pingFrom(netns, ip, 1)) || undefined, 15_000, 500).then(() => true, () => false);
+    assert.ok(await reaches(a.netns, b.ip), 'web-a → web-b');
+    assert.ok(await reaches(b.netns, first.ip), 'web-b → the first pod (ordinary port)');
 
-  // The first pod primes the pool of its subnet + security group + project.
-  const first = await run(`${PREFIX}first`);
-  const pool = await waitFor('3 ACTIVE pool ports', async () => ((await free()).length >= 3 ? free() : undefined), 120_000, 500);
-  await sleep(2000); // the daemon sees them ACTIVE on its next poll
-  const poolIds = new Set(pool.map((p) => p.id));
+    const vmPort = await neutron.createPort({ networkId: topo.podNetId, name: `${PREFIX}vm`, deviceId: randomUUID(), deviceOwner: 'compute:nova', hostId: hostname(), securityGroups: [topo.sgId] });
+    const vm = new FakeVm(`${PREFIX}vm`, { id: vmPort.id, macAddress: vmPort.macAddress, deviceId: vmPort.deviceId, addresses: [{ ip: vmPort.fixedIps[0]!.ipAddress, prefixLength: 24 }] });
+    cleanups.push(() => vm.destroy());
+    await vm.plugOvs(topo.mtu);
+    await waitActive(neutron, vmPort.id);
+    const vmIp = vmPort.fixedIps[0]!.ipAddress;
+    assert.ok(await pingFrom(a.netns, vmIp), 'pod → VM');
+    assert.ok(await vm.ping(a.ip), 'VM → pod');
+    const server = sh(['ip', 'netns', 'exec', vm.netns, 'timeout', '60', 'sh', '-c', 'busybox nc -l -p 5001 | wc -c'], { timeoutMs: 70_000 });
+    await sleep(500);
+    const client = await sh(['nsenter', `--net=${a.netns}`, 'sh', '-c', `head -c ${10 * 1024 * 1024} /dev/zero | busybox nc -w 3 ${vmIp} 5001`], { timeoutMs: 70_000 });
+    assert.equal(client.code, 0, client.stderr);
+    assert.equal(Number((await server).stdout.trim()), 10 * 1024 * 1024, '10 MiB pod → VM');
 
-  const a = await run(`${PREFIX}web-a`);
-  const b = await run(`${PREFIX}web-b`);
-  for (const p of [a, b]) {
-    // The claim's Neutron writes (name, device_id, tags) land right after ADD answers, and the agent then
-    // sees the port again: wait until all of it is there.
-    const port = await waitFor(`port of ${p.name} named, tagged and ACTIVE`, async () => {
-      const found = (await neutron.listPorts({ name: p.name }))[0];
-      return found && found.status === 'ACTIVE' && !found.tags.includes(TAG) && found.tags.includes(`kuryr.cni.cid:${p.id.slice(0, 40)}`) ? found : undefined;
-    }, 30_000);
-    assert.ok(poolIds.has(port.id), `${p.name} got a pool port`);
-    assert.equal(port.status, 'ACTIVE');
-    assert.equal(port.deviceId, p.uid);
-    assert.equal(port.hostId, hostname());
-    assert.ok(!port.tags.includes(TAG));
-    for (const tag of [`kuryr.pod.name:${p.name}`, `kuryr.pod.uid:${p.uid}`, `kuryr.cni.cid:${p.id.slice(0, 40)}`]) assert.ok(port.tags.includes(tag), tag);
-    assert.equal(port.fixedIps[0]?.ipAddress, p.ip);
-    const link = await sh(['nsenter', `--net=${p.netns}`, 'ip', '-o', 'link', 'show', 'dev', 'eth0']);
-    assert.match(link.stdout, new RegExp(`mtu ${topo.mtu}`));
+    for (const p of [a, b]) {
+      const [port] = await neutron.listPorts({ name: p.name });
+      await cri.stopPodSandbox(p.id);
+      await cri.removePodSandbox(p.id);
+      sandboxes.splice(sandboxes.indexOf(p.id), 1);
+      const back = await waitFor(`${p.name}'s port back in the pool`, async () => {
+        const q = await neutron.getPort(port!.id).catch(() => undefined);
+        return q !== undefined && q.tags.includes(TAG) ? q : undefined;
+      }, 30_000);
+      assert.equal(back.deviceId, '');
+      assert.deepEqual(back.tags, [TAG]);
+    }
+    const parked = await sh(['ip', '-n', parkingNetnsName('cni', hostname()), '-o', 'link', 'show']);
+    assert.ok((await free()).every((p) => parked.stdout.includes(`t_c${p.id.slice(0, 11)}`)), 'every free pool port is parked');
+  } finally {
+    for (const undo of cleanups.reverse()) await Promise.resolve().then(undo).catch(() => undefined);
   }
-  // Traffic may start a moment after ADD answers (the agent re-reads the claimed port): allow a few seconds.
-  const reaches = (netns: string, ip: string) => waitFor(`${ip} reachable`, async () => (await pingFrom(netns, ip, 1)) || undefined, 15_000, 500).then(() => true, () => false);
-  assert.ok(await reaches(a.netns, b.ip), 'web-a → web-b');
-  assert.ok(await reaches(b.netns, first.ip), 'web-b → the first pod (ordinary port)');
-
-  const vmPort = await neutron.createPort({ networkId: topo.podNetId, name: `${PREFIX}vm`, deviceId: randomUUID(), deviceOwner: 'compute:nova', hostId: hostname(), securityGroups: [topo.sgId] });
-  const vm = new FakeVm(`${PREFIX}vm`, { id: vmPort.id, macAddress: vmPort.macAddress, deviceId: vmPort.deviceId, addresses: [{ ip: vmPort.fixedIps[0]!.ipAddress, prefixLength: 24 }] });
-  t.after(() => vm.destroy());
-  await vm.plugOvs(topo.mtu);
-  await waitActive(neutron, vmPort.id);
-  const vmIp = vmPort.fixedIps[0]!.ipAddress;
-  assert.ok(await pingFrom(a.netns, vmIp), 'pod → VM');
-  assert.ok(await vm.ping(a.ip), 'VM → pod');
-  const server = sh(['ip', 'netns', 'exec', vm.netns, 'timeout', '60', 'sh', '-c', 'busybox nc -l -p 5001 | wc -c'], { timeoutMs: 70_000 });
-  await sleep(500);
-  const client = await sh(['nsenter', `--net=${a.netns}`, 'sh', '-c', `head -c ${10 * 1024 * 1024} /dev/zero | busybox nc -w 3 ${vmIp} 5001`], { timeoutMs: 70_000 });
-  assert.equal(client.code, 0, client.stderr);
-  assert.equal(Number((await server).stdout.trim()), 10 * 1024 * 1024, '10 MiB pod → VM');
-
-  for (const p of [a, b]) {
-    const [port] = await neutron.listPorts({ name: p.name });
-    await cri.stopPodSandbox(p.id);
-    await cri.removePodSandbox(p.id);
-    sandboxes.splice(sandboxes.indexOf(p.id), 1);
-    const back = await waitFor(`${p.name}'s port back in the pool`, async () => {
-      const q = await neutron.getPort(port!.id).catch(() => undefined);
-      return q !== undefined && q.tags.includes(TAG) ? q : undefined;
-    }, 30_000);
-    assert.equal(back.deviceId, '');
-    assert.deepEqual(back.tags, [TAG]);
-  }
-  const parked = await sh(['ip', '-n', parkingNetnsName('cni', hostname()), '-o', 'link', 'show']);
-  assert.ok((await free()).every((p) => parked.stdout.includes(`t_c${p.id.slice(0, 11)}`)), 'every free pool port is parked');
 });
