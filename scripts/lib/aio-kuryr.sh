@@ -93,7 +93,11 @@ install_kuryr() {
   if [[ -x $KURYR_BIN && -e $KURYR_PKG/dist/kuryr-cni.js && $(cat "$AIO_VAR/kuryr-package.sum" 2>/dev/null) == "$sum" ]]; then
     log "kuryr package $sum already installed"
   else
-    [[ -x $KURYR_ROOT/node_modules/.bin/tsc ]] || (cd "$KURYR_ROOT" && npm ci --no-audit --no-fund >"$AIO_LOG/npm-ci.log" 2>&1)
+    # npm ci only where there is no node_modules at all: through a symlinked one it would empty the link's target
+    if [[ ! -e $KURYR_ROOT/node_modules && ! -L $KURYR_ROOT/node_modules ]]; then
+      (cd "$KURYR_ROOT" && npm ci --no-audit --no-fund >"$AIO_LOG/npm-ci.log" 2>&1) || { tail -20 "$AIO_LOG/npm-ci.log"; die "npm ci failed"; }
+    fi
+    [[ -x $KURYR_ROOT/node_modules/.bin/tsc ]] || die "$KURYR_ROOT/node_modules has no build tools (run npm ci there)"
     local out=$AIO_VAR/kuryr-pack tgz
     rm -rf "$out"; mkdir -p "$out"
     # npm pack runs `prepack` = `npm run build` (tsc + the kuryr-cni bundle)
