@@ -99,7 +99,7 @@ test('containerd pods on pool ports: named and tagged as without pools, reach ea
     await waitActive(neutron, vmPort.id);
     const vmIp = vmPort.fixedIps[0]!.ipAddress;
     assert.ok(await pingFrom(a.netns, vmIp), 'pod → VM');
-    assert.ok(await vm.ping(a.ip), 'VM → pod');
+    assert.ok(await vm.reaches(a.ip), 'VM → pod');
     const server = sh(['ip', 'netns', 'exec', vm.netns, 'timeout', '60', 'sh', '-c', 'busybox nc -l -p 5001 | wc -c'], { timeoutMs: 70_000 });
     await sleep(500);
     const client = await sh(['nsenter', `--net=${a.netns}`, 'sh', '-c', `head -c ${10 * 1024 * 1024} /dev/zero | busybox nc -w 3 ${vmIp} 5001`], { timeoutMs: 70_000 });
