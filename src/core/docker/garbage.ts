@@ -11,7 +11,7 @@ import { NETWORK_NAME_PREFIX, SG_DESCRIPTION, UNBOUND_PORT_NAME } from './naming
 import type { CoreContext } from './service-context.js';
 import { TAG_POOL_HOST_PREFIX, poolHostTag } from './sharing.js';
 import { TAG_LH_PREFIX, TAG_PORT_EXISTING, TAG_PORT_OWNED, TAG_UH_PREFIX, hasIdTags, idFromTags } from './tags.js';
-import { isPoolTagged } from '../port-pool/pool-tags.js';
+import { isPoolPort } from '../port-pool/pool-tags.js';
 import { containerIfName } from '../shared/device-names.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 import type { Network, Port, Subnet } from '../shared/neutron-types.js';
@@ -54,7 +54,7 @@ export interface GcOptions {
   firstSeen?: Map<string, number>;
 }
 
-/** Pods' ports that the Docker collector never looks at (port-pool members are recognised by `isPoolTagged`). */
+/** Pods' ports that the Docker collector never looks at (port-pool members are recognised by `isPoolPort`). */
 const POD_PORT_TAG_PREFIXES = ['kuryr.cni.', 'kuryr.pod.'];
 
 export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docker: DockerView, opts: GcOptions): Promise<GcFinding[]> {
@@ -95,7 +95,7 @@ export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docke
     // A kuryr network without subnets never served a Docker network (a CreateNetwork cut short): nobody's.
     const unfinished = subnets.length === 0 && net.name.startsWith(NETWORK_NAME_PREFIX);
     const onlyHere = unfinished || (holders.size > 0 && [...holders].every((h) => h === poolHostTag(ctx.hostId)));
-    const ours = ports.filter((p) => !isPoolTagged(p.tags) && !p.tags.some((t) => POD_PORT_TAG_PREFIXES.some((x) => t.startsWith(x))));
+    const ours = ports.filter((p) => !isPoolPort(p) && !p.tags.some((t) => POD_PORT_TAG_PREFIXES.some((x) => t.startsWith(x))));
     if (view === null) {
       const foreign = ports.find((p) => !ours.includes(p) && !p.deviceOwner.startsWith('network:'));
       await collectNetwork(ctx, uc, net, did, ours, foreign, subnets, onlyHere, act, skip, old);

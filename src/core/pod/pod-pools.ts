@@ -14,9 +14,6 @@ import { podDeviceId, podPortName, podPortTags } from './pod-tags.js';
 import type { PoolSpec, PooledPort } from '../port-pool/pool-model.js';
 import type { PortPools } from '../port-pool/port-pools.js';
 
-/** Name of a free pod pool port. */
-export const POD_POOL_PORT_NAME = 'kuryr-pool-port';
-
 const WRITE_RETRY_FIRST_MS = 500;
 const WRITE_RETRY_MAX_MS = 10_000;
 
@@ -119,7 +116,6 @@ export class PodPools {
       networkId: place.subnet.networkId,
       subnets: [place.subnet],
       mtu: place.mtu,
-      portName: POD_POOL_PORT_NAME,
       ...(place.securityGroups.length > 0 ? { securityGroups: place.securityGroups } : {}),
       ...(place.projectId !== undefined ? { projectId: place.projectId } : {}),
     };
