@@ -20,8 +20,23 @@ export async function pool(sub: 'show' | 'fill' | 'drain', values: ParsedValues,
   if (network === undefined) throw new UsageError(`kuryr pool ${sub} needs --network NEUTRON_NETWORK_ID`);
   if (sub === 'fill') {
     const count = Number((values['count'] as string | undefined) ?? '10');
-    const { Ready } = (await call(socket, 'Kuryr.PoolFill', { NetworkID: network, Count: count })) as { Ready: number };
-    process.stdout.write(`${Ready} ports ready\n`);
+    if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count must be a whole number >= 1, got ${String(values['count'])}`);
+    // Filling waits for Neutron (about 2 s a port): the pool's level goes to stderr every 2 s meanwhile.
+    const progress = setInterval(() => {
+      void call(socket, 'Kuryr.PoolShow', {}).then(
+        (r) => {
+          const p = (r as { Pools: PoolStats[] }).Pools.find((x) => x.networkId === network);
+          if (p !== undefined) process.stderr.write(`kuryr pool fill: ${p.ready} ready, ${p.preparing} on their way\n`);
+        },
+        () => undefined,
+      );
+    }, 2_000);
+    try {
+      const { Ready } = (await call(socket, 'Kuryr.PoolFill', { NetworkID: network, Count: count })) as { Ready: number };
+      process.stdout.write(`${Ready} ports ready\n`);
+    } finally {
+      clearInterval(progress);
+    }
     return;
   }
   if (sub === 'drain') {

@@ -47,8 +47,10 @@ describe('kuryr gc', () => {
     assert.deepEqual(dry.map((f) => [f.outcome, f.kind]), [['would remove', 'network']]);
     assert.equal(unclaimed(h).length, 3, 'the dry run changes nothing');
 
-    const done = await h.service.collectGarbage(docker, GRACE);
+    const streamed: string[] = [];
+    const done = await h.service.collectGarbage(docker, { ...GRACE, onFinding: (f) => streamed.push(`${f.outcome} ${f.kind}`) });
     assert.deepEqual(done.map((f) => [f.outcome, f.kind]), [['removed', 'network']]);
+    assert.deepEqual(streamed, ['removed network'], 'each finding is told as it is made');
     assert.deepEqual(kuryrState(h.neutron), { nets: 0, subnets: 0, pools: 0, ports: 0 });
     assert.deepEqual(await h.service.collectGarbage(docker, GRACE), [], 'a second round finds nothing');
   });

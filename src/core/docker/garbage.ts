@@ -52,6 +52,8 @@ export interface GcOptions {
   graceMs: number;
   /** When the daemon first saw each candidate without a Neutron timestamp; kept between rounds. */
   firstSeen?: Map<string, number>;
+  /** Told about each finding as it is made (`kuryr gc` prints it at once: a long collection shows its progress). */
+  onFinding?: (f: GcFinding) => void;
 }
 
 /** Pods' ports that the Docker collector never looks at (port-pool members are recognised by `isPoolPort`). */
@@ -59,19 +61,23 @@ const POD_PORT_TAG_PREFIXES = ['kuryr.cni.', 'kuryr.pod.'];
 
 export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docker: DockerView, opts: GcOptions): Promise<GcFinding[]> {
   const findings: GcFinding[] = [];
+  const record = (f: GcFinding): void => {
+    findings.push(f);
+    opts.onFinding?.(f);
+  };
   const act = async (f: Omit<GcFinding, 'outcome'>, remove: () => Promise<void>): Promise<void> => {
-    if (!opts.apply) return void findings.push({ ...f, outcome: 'would remove' });
+    if (!opts.apply) return record({ ...f, outcome: 'would remove' });
     try {
       await remove();
-      findings.push({ ...f, outcome: 'removed' });
+      record({ ...f, outcome: 'removed' });
       ctx.log.info({ kind: f.kind, id: f.id, why: f.why }, 'gc removed');
     } catch (err) {
-      findings.push({ ...f, outcome: 'failed', error: errorMessage(err) });
+      record({ ...f, outcome: 'failed', error: errorMessage(err) });
       ctx.log.warn({ kind: f.kind, id: f.id, why: f.why, err: errorMessage(err) }, 'gc could not remove');
     }
   };
   const skip = (f: Omit<GcFinding, 'outcome'>): void => {
-    findings.push({ ...f, outcome: 'skipped' });
+    record({ ...f, outcome: 'skipped' });
   };
   const looked = new Set<string>();
   const old = (key: string, updatedAt: string | undefined): boolean => {
