@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parkingNetnsName, poolTag } from '../../src/core/port-pool/pool-tags.js';
 import { CriClient } from './support/cni-cri.js';
 import { RT } from './support/cni-daemon.js';
+import { kuryrArgv } from './support/kuryr-daemon.js';
 import { cniEnv } from './support/cni-env.js';
 import { pingFrom } from './support/cni-neutron.js';
 import { waitActive } from './support/neutron.js';
@@ -120,6 +121,17 @@ test('containerd pods on pool ports: named and tagged as without pools, reach ea
     }
     const parked = await sh(['ip', '-n', parkingNetnsName('cni', hostname()), '-o', 'link', 'show']);
     assert.ok((await free()).every((p) => parked.stdout.includes(`t_c${p.id.slice(0, 11)}`)), 'every free pool port is parked');
+
+    // The operator's view and hand: `kuryr pool show|drain --cni` against this daemon.
+    const kuryr = (...args: string[]) => sh(kuryrArgv('compiled', ['pool', ...args, '--cni', '--config-file', daemon.confPath]));
+    const shown = await kuryr('show');
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`^${topo.podNetId}\t\d+\t\d+\t\d+\topen$`, 'm'));
+    const drained = await kuryr('drain', '--network', topo.podNetId);
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.match(drained.stdout, /^[1-9]\d* ports deleted$/m);
+    assert.deepEqual(await neutron.listPorts({ networkId: topo.podNetId, tags: [TAG] }), [], 'no free pod pool port left');
+    assert.doesNotMatch((await sh(['ip', '-n', parkingNetnsName('cni', hostname()), '-o', 'link', 'show'])).stdout, /t_c/, 'no parked link left');
   } finally {
     for (const undo of cleanups.reverse()) await Promise.resolve().then(undo).catch(() => undefined);
   }
