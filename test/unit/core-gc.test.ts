@@ -66,6 +66,23 @@ describe('kuryr gc', () => {
     assert.deepEqual([...h.neutron.networks.keys()], [user.id], "a user's network is never deleted");
   });
 
+  test('a kuryr-named network without tags, subnets or ports (killed before its tags) goes; one with anything of that stays', async () => {
+    const h = await makeHarness();
+    const cut = await h.neutron.createNetwork({ name: 'kuryr-net-287bb32f' });
+    const withSubnet = await h.neutron.createNetwork({ name: 'kuryr-net-11112222' });
+    await h.neutron.createSubnet({ networkId: withSubnet.id, ipVersion: 4, cidr: '10.31.0.0/24' });
+    const withPort = await h.neutron.createNetwork({ name: 'kuryr-net-33334444' });
+    await h.neutron.createPort({ networkId: withPort.id, name: 'vm' });
+    const tagged = await h.neutron.createNetwork({ name: 'kuryr-net-55556666' });
+    await h.neutron.setTags('networks', tagged.id, ['users-own-tag']);
+    const otherName = await h.neutron.createNetwork({ name: 'kuryr-net-users' });
+    const dry = await h.service.collectGarbage(new FakeDocker(), { ...GRACE, apply: false });
+    assert.deepEqual(dry.map((f) => [f.outcome, f.kind, f.id]), [['would remove', 'network', cut.id]]);
+    const found = await h.service.collectGarbage(new FakeDocker(), GRACE);
+    assert.deepEqual(found.map((f) => [f.outcome, f.kind, f.id]), [['removed', 'network', cut.id]]);
+    assert.deepEqual([...h.neutron.networks.keys()].sort(), [withSubnet.id, withPort.id, tagged.id, otherName.id].sort());
+  });
+
   test('a pool this host holds without a subnet goes after the grace; one being handed out now stays', async () => {
     const neutron = new FakeNeutron();
     const crashed = await makeHarness({ neutron });

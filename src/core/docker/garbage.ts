@@ -92,7 +92,9 @@ export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docke
     return now - since >= opts.graceMs;
   };
 
-  const networks = (await ctx.neutron.listNetworks()).filter((n) => n.tags.some((t) => t.startsWith(TAG_LH_PREFIX)));
+  const allNetworks = await ctx.neutron.listNetworks();
+  await collectUntaggedNetworks(ctx, allNetworks, act, old);
+  const networks = allNetworks.filter((n) => n.tags.some((t) => t.startsWith(TAG_LH_PREFIX)));
   for (const net of networks) {
     const did = fullDid(net);
     if (did === undefined) continue;
@@ -164,6 +166,23 @@ async function collectNetwork(
     for (const poolId of new Set(subnets.map((s) => s.subnetpoolId).filter((p): p is string => !!p))) await uc.pools.releasePool(poolId);
     await uc.networks.deleteNetwork(did);
   });
+}
+
+/**
+ * A network named like ours (`kuryr-net-` and 8 hex digits of a Docker network ID) with no tag, no subnet and no
+ * port: CreateNetwork died between the network's POST and its tags. Nothing can use it and no request will
+ * ever find it (every look-up goes by tags). Left alone: anything tagged, with a subnet or a port, or recent.
+ */
+async function collectUntaggedNetworks(ctx: CoreContext, networks: Network[], act: Act, old: (key: string, updatedAt: string | undefined) => boolean): Promise<void> {
+  const name = new RegExp(`^${NETWORK_NAME_PREFIX}[0-9a-f]{8}$`);
+  for (const net of networks) {
+    if (net.tags.length > 0 || net.subnetIds.length > 0 || !name.test(net.name) || net.external || net.shared) continue;
+    if (!old(`net:${net.id}`, net.updatedAt)) continue;
+    if ((await ctx.neutron.listPorts({ networkId: net.id })).length > 0) continue;
+    await act({ kind: 'network', id: net.id, why: `network ${net.name} has no tags, subnets or ports (a network create cut short before its tags)` }, () =>
+      deleteIgnoringMissing(() => ctx.neutron.deleteNetwork(net.id)),
+    );
+  }
 }
 
 /** Kuryr pools only this host holds, without a subnet and not handed out just now: a network create cut short. */
