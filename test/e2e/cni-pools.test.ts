@@ -126,7 +126,7 @@ test('containerd pods on pool ports: named and tagged as without pools, reach ea
     const kuryr = (...args: string[]) => sh(kuryrArgv('compiled', ['pool', ...args, '--cni', '--config-file', daemon.confPath]));
     const shown = await kuryr('show');
     assert.equal(shown.code, 0, shown.stderr);
-    assert.match(shown.stdout, new RegExp(`^${topo.podNetId}\t\d+\t\d+\t\d+\topen$`, 'm'));
+    assert.match(shown.stdout, new RegExp(`^${topo.podNetId}\t\\d+\t\\d+\t\\d+\topen$`, 'm'));
     const drained = await kuryr('drain', '--network', topo.podNetId);
     assert.equal(drained.code, 0, drained.stderr);
     assert.match(drained.stdout, /^[1-9]\d* ports deleted$/m);
