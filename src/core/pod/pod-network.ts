@@ -122,7 +122,7 @@ export class PodNetworkService {
     if (this.namespaces && req.annotations[POD_ANNOTATIONS.subnet] === undefined) {
       const ns = await this.namespaces.ensure(req.pod.namespace ?? 'default');
       const projectId = ns.projectId ?? o.projectId;
-      return { subnets: [ns.subnet], network: ns.network, securityGroups: [ns.securityGroupId, ...securityGroups], projectId, namespaced: true };
+      return { subnets: ns.subnets, network: ns.network, securityGroups: [ns.securityGroupId, ...securityGroups], projectId, namespaced: true };
     }
     // The annotation names one subnet; else `pod_subnets` (dual stack) or `pod_subnet`.
     const annotated = req.annotations[POD_ANNOTATIONS.subnet] !== undefined;
