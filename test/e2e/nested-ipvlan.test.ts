@@ -119,9 +119,11 @@ describe('nested ipvlan: pods inside a VM', { skip, timeout: 600_000 }, () => {
 
   test('the VM port admits ipvlan pods by IP with the VM NIC\'s MAC: 10 at once from two writers hold exactly theirs; such frames pass only while paired', async (t) => {
     const ports = await Promise.all(Array.from({ length: 10 }, (_, i) => demo.neutron.createPort({ networkId: net.id, name: `${P}p${i}`, fixedIps: [{ subnetId: subnet.id }] })));
-    // Two writers with no shared memory (two daemons in one VM, or one restarted): only If-Match keeps their pairs.
-    const a = new AddressPairAttachment(demo.neutron, vmPort, { mode: 'ipvlan', revUpdateAttempts: 3 }, silentLogger());
-    const b = new AddressPairAttachment(demo.neutron, vmPort, { mode: 'ipvlan', revUpdateAttempts: 3 }, silentLogger());
+    // Two writers with no shared memory (two daemons in one VM, or one restarted): only If-Match keeps their
+    // pairs. They collide on purpose, so they get more tries than the default 3 (what is under test is that
+    // no pair is lost, not the retry budget).
+    const a = new AddressPairAttachment(demo.neutron, vmPort, { mode: 'ipvlan', revUpdateAttempts: 10 }, silentLogger());
+    const b = new AddressPairAttachment(demo.neutron, vmPort, { mode: 'ipvlan', revUpdateAttempts: 10 }, silentLogger());
     const ips = ports.map((p) => p.fixedIps[0]!.ipAddress);
     try {
       const t0 = Date.now();
