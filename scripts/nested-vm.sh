@@ -2,7 +2,8 @@
 # nested-vm.sh — a Docker host inside a "VM" for the nested-mode e2e tests.
 #
 #   scripts/nested-vm.sh up NAME NETNS     dockerd mh-NAME inside NETNS, Keystone and Neutron relayed to its 127.0.0.1
-#   scripts/nested-vm.sh down NAME NETNS   stop what 'up' started and forget that dockerd's state
+#   scripts/nested-vm.sh relays NAME NETNS only the Keystone and Neutron relays (a VM running Kuryr's CNI daemon, no dockerd)
+#   scripts/nested-vm.sh down NAME NETNS   stop what 'up' or 'relays' started and forget that dockerd's state
 #
 # NETNS is the VM: the test made it and plugged a Neutron port into it as Nova/os-vif would (eth0 on
 # br-int). The VM reaches the cloud's APIs at 127.0.0.1:5000/9696 through socat relays (the same unix
@@ -43,9 +44,10 @@ do_down() {
   rm -rf "${AIO_VAR:?}/mh-$n" "${AIO_RUN:?}/mh-$n"
 }
 
-[[ $# -eq 3 ]] || { echo "usage: $0 up|down NAME NETNS" >&2; exit 2; }
+[[ $# -eq 3 ]] || { echo "usage: $0 up|relays|down NAME NETNS" >&2; exit 2; }
 case $1 in
   up) do_up "$2" "$3" ;;
+  relays) mkdir -p "$AIO_LOG" "$AIO_RUN" && step "relays into $3" start_relays "$3" ;;
   down) do_down "$2" "$3" ;;
-  *) echo "usage: $0 up|down NAME NETNS" >&2; exit 2 ;;
+  *) echo "usage: $0 up|relays|down NAME NETNS" >&2; exit 2 ;;
 esac

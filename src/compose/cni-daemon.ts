@@ -55,6 +55,7 @@ function namespaceSubnetOptions(config: KuryrConfig): Pick<PodNetworkOptions, 'n
     namespaceSubnet: {
       routerId: ns.pod_router,
       subnetPoolId: ns.pod_subnet_pool,
+      ...(ns.pod_subnet_pool_v6 ? { subnetPoolV6Id: ns.pod_subnet_pool_v6 } : {}),
       projects: ns.namespace_projects,
       defaultProjectId: config.neutron_defaults.project ?? undefined,
       resourceTags: config.neutron_defaults.resource_tags,

@@ -225,6 +225,7 @@ export const POD_VIF_NESTED_OPTS = {
 export const NAMESPACE_SUBNET_OPTS = {
   pod_router: str(null, 'Default Neutron router ID where namespace subnets are attached.'),
   pod_subnet_pool: str(null, 'Default Neutron subnet pool ID where namespace subnets are allocated from.'),
+  pod_subnet_pool_v6: str(null, `${TS}IPv6 subnet pool ID: each namespace also gets a subnet from it (dual-stack pods; pod_subnet_pool is then the IPv4 pool).`, { tsOnly: true }),
   namespace_projects: dict(`${TS}namespace:project-id pairs: the project owning a namespace's network, subnet, group and pod ports (else [neutron_defaults] project).`, { tsOnly: true }),
 };
 

@@ -12,8 +12,8 @@ import { NeutronError } from '../../src/common/errors.js';
 import { CniDaemon, KURYR_CNI } from './support/cni-daemon.js';
 import { DockerCli } from './support/docker.js';
 import { KuryrDaemon } from './support/kuryr-daemon.js';
-import { adminClients, demoClients, stackIsUp, waitActive } from './support/neutron.js';
-import { createVmPort, fakeVmOf, NestedDockerHost, removeVmNetworks } from './support/nested.js';
+import { adminClients, demoClients, stackIsUp } from './support/neutron.js';
+import { NestedDockerHost, removeVmNetworks, tcpBytes, twoVms, type TcpEnd } from './support/nested.js';
 import { must, sh, waitFor } from './support/sh.js';
 import type { FakeVm } from './support/vm.js';
 
@@ -56,35 +56,11 @@ describe('nested macvlan: Docker inside a VM', { skip, timeout: 900_000 }, () =>
   const runIn = (d: DockerCli, name: string, netName: string, extra: string[] = []) =>
     d.must(['run', '-d', '--name', name, '--net', netName, ...extra, 'busybox', 'sleep', '3600']);
   const ipOf = async (d: DockerCli, c: string, netName: string) => (await d.containerInspect(c)).NetworkSettings.Networks[netName]!.IPAddress;
-  /**
-   * 10 MiB over one TCP connection: `to` serves a 10 MiB file over HTTP (busybox httpd), the container
-   * (or, without `fromDocker`, the netns) `from` fetches it and counts the bytes; the transfer ends at
-   * Content-Length, so the count is exact.
-   */
-  const tcpBytes = async (fromDocker: DockerCli | undefined, from: string, toDocker: DockerCli, to: string, toIp: string): Promise<number> => {
-    await toDocker.must(['exec', to, 'sh', '-c', 'mkdir -p /tmp/www && dd if=/dev/zero of=/tmp/www/10m bs=1048576 count=10 2>/dev/null && (pgrep httpd >/dev/null || httpd -p 8080 -h /tmp/www)']);
-    const get = `wget -q -O - http://${toIp}:8080/10m | wc -c`;
-    const r = fromDocker
-      ? await fromDocker.run(['exec', from, 'sh', '-c', get], 60_000)
-      : await sh(['ip', 'netns', 'exec', from, 'busybox', 'sh', '-c', `busybox ${get.replace('| wc', '| busybox wc')}`], { timeoutMs: 60_000 });
-    return Number(r.stdout.trim() || '0');
-  };
-
   before(async () => {
     const t0 = Date.now();
     await cleanup();
     // The tenant's network, subnet and a group admitting ICMP and TCP: what a cloud user sets up for VMs.
-    net = await demo.neutron.createNetwork({ name: `${P}net` });
-    subnet = await demo.neutron.createSubnet({ networkId: net.id, ipVersion: 4, cidr: CIDR, gatewayIp: GW, name: `${P}subnet` });
-    sg = await demo.neutron.createSecurityGroup({ name: `${P}open` });
-    for (const protocol of ['icmp', 'tcp']) await demo.neutron.createSecurityGroupRule({ securityGroupId: sg.id, direction: 'ingress', ethertype: 'IPv4', protocol });
-    vmPort = await createVmPort(neutron, net, subnet, `${P}vm1`, [sg.id]);
-    vm2Port = await createVmPort(neutron, net, subnet, `${P}vm2`, [sg.id]);
-    vm = fakeVmOf(`${P}vm1`, vmPort, 24);
-    vm2 = fakeVmOf(`${P}vm2`, vm2Port, 24);
-    const mtu = net.mtu ?? 1500;
-    await Promise.all([vm.plugOvs(mtu), vm2.plugOvs(mtu)]);
-    await Promise.all([waitActive(neutron, vmPort.id), waitActive(neutron, vm2Port.id)]);
+    ({ net, subnet, sg, vmPort, vm2Port, vm, vm2 } = await twoVms(neutron, demo.neutron, P, CIDR, GW));
     inVm = new NestedDockerHost(vm, { name: 'vm1', portDriver: 'nested', bindingDriver: 'macvlan' });
     await inVm.up();
     // A container on the host (veth mode, the host's Kuryr) on the same network, in the same group.
@@ -134,12 +110,14 @@ describe('nested macvlan: Docker inside a VM', { skip, timeout: 900_000 }, () =>
     assert.ok(await vm2.reaches(ip1), 'VM 2 → c1');
     // 10 MiB of TCP each way between a VM container and the host container, counted by the receiver.
     const tx = Date.now();
-    const rx = await tcpBytes(inVm.docker, `${P}c1`, hostDocker, `${P}host-c`, hostIp);
-    const back = await tcpBytes(hostDocker, `${P}host-c`, inVm.docker, `${P}c1`, ip1);
+    const c1: TcpEnd = { docker: inVm.docker, container: `${P}c1` };
+    const hostC: TcpEnd = { docker: hostDocker, container: `${P}host-c` };
+    const rx = await tcpBytes(c1, hostC, hostIp);
+    const back = await tcpBytes(hostC, c1, ip1);
     if (rx !== MIB10 || back !== MIB10) {
       // Which leg loses the stream: a plain VM (no macvlan) to the host container, and inside the VM.
-      const fromVm2 = await tcpBytes(undefined, vm2.netns, hostDocker, `${P}host-c`, hostIp);
-      const inside = await tcpBytes(inVm.docker, `${P}c1`, inVm.docker, `${P}c2`, ip2);
+      const fromVm2 = await tcpBytes({ netns: vm2.netns }, hostC, hostIp);
+      const inside = await tcpBytes(c1, { docker: inVm.docker, container: `${P}c2` }, ip2);
       t.diagnostic(`TCP bytes: host → c1 ${rx}, c1 → host ${back}, host → VM 2 ${fromVm2}, c2 → c1 ${inside}`);
     }
     assert.equal(rx, MIB10, 'host container → VM container');
@@ -226,6 +204,9 @@ describe('nested macvlan: Docker inside a VM', { skip, timeout: 900_000 }, () =>
       const podIp = ips[0]!.address.split('/')[0]!;
       assert.ok((await pairs()).some((p) => p.startsWith(`${podIp} `)), 'the pod IP is a pair of the VM port');
       assert.deepEqual(await pairs(), [...(await expectedPairs()), ...(await pairs()).filter((p) => p.startsWith(`${podIp} `))].sort());
+      // CHECK: the pod port is never bound (DOWN), which is right for a nested pod; the device must match it.
+      const check = await cni.call('CHECK', env, { ...cni.conflist(`${P}cni`, '1.1.0'), prevResult: add.out });
+      assert.equal(check.rc, 0, JSON.stringify(check.out));
       const pingFromPod = async (ip: string) => (await sh(['ip', 'netns', 'exec', podNs, 'ping', '-c', '2', '-i', '0.2', '-W', '2', ip])).code === 0;
       assert.ok(await pingFromPod(vm2Port.fixedIps[0]!.ipAddress), 'pod → VM 2');
       assert.ok(await pingFromPod(await ipOf(inVm.docker, `${P}c2`, `${P}net`)), 'pod → Docker container in the same VM');

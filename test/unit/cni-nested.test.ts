@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ConflictError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/log.js';
 import { AddressPairAttachment } from '../../src/core/nested/nested-vm.js';
 import { TrunkAttachment, VmTrunk } from '../../src/core/nested/trunk.js';
@@ -12,16 +13,22 @@ import { addReq, podWorld } from './cni-helpers.js';
 
 const VM_MAC = 'fa:16:3e:aa:00:01';
 
-test('nested macvlan ADD: unbound port, pair on the VM port, device in the pod netns; DEL and GC take it back', async () => {
+/** A pod world whose node is a VM (port with VM_MAC) in a macvlan or ipvlan nested mode; `vmPortId()` once built. */
+async function pairWorld(mode: 'macvlan' | 'ipvlan') {
   let vmPortId = '';
   const w = await podWorld({
     activation: 'never',
     nested: async (neutron, net) => {
       const vmPort = await neutron.createPort({ networkId: net.id, macAddress: VM_MAC, deviceOwner: 'compute:nova' });
       vmPortId = vmPort.id;
-      return new AddressPairAttachment(neutron, vmPort, { mode: 'macvlan', revUpdateAttempts: 3 }, silentLogger());
+      return new AddressPairAttachment(neutron, vmPort, { mode, revUpdateAttempts: 3 }, silentLogger());
     },
   });
+  return { ...w, vmPortId };
+}
+
+test('nested macvlan ADD: unbound port, pair on the VM port, device in the pod netns; DEL and GC take it back', async () => {
+  const { vmPortId, ...w } = await pairWorld('macvlan');
   const req = addReq();
   const a = await w.service.add(req);
   const port = await w.neutron.getPort(a.portId);
@@ -58,4 +65,34 @@ test('nested VLAN ADD: subport with a VLAN id for the device; a failed plug take
   await assert.rejects(w.service.add(addReq()));
   assert.equal(w.neutron.trunks.get(trunkId)!.subPorts.length, 1);
   assert.equal(w.neutron.userPorts().length, before);
+});
+
+test('nested ipvlan ADD: the pair carries the VM NIC\'s MAC, and so do the CNI result and CHECK', async () => {
+  const { vmPortId, ...w } = await pairWorld('ipvlan');
+  const req = addReq();
+  const a = await w.service.add(req);
+  const port = await w.neutron.getPort(a.portId);
+  assert.notEqual(port.macAddress, VM_MAC);
+  assert.deepEqual((await w.neutron.getPort(vmPortId)).allowedAddressPairs, [{ ipAddress: port.fixedIps[0]!.ipAddress, macAddress: VM_MAC }]);
+  assert.equal(a.mac, VM_MAC, 'the pod interface shows the VM NIC\'s MAC');
+  const result = encodeResult(a, '1.1.0') as { interfaces: Array<{ mac: string }> };
+  assert.equal(result.interfaces[0]!.mac, VM_MAC);
+  // What the kernel shows for an ipvlan device: the lower device's MAC.
+  const key = `${req.netns}/eth0`;
+  const link = (await w.inspector.inspect(req.netns, 'eth0'))!;
+  w.inspector.overrides.set(key, { ...link, mac: VM_MAC });
+  await w.service.check(req);
+  w.inspector.overrides.set(key, { ...link, mac: port.macAddress });
+  await assert.rejects(w.service.check(req), (e: Error) => e instanceof ConflictError && /expected fa:16:3e:aa:00:01 \(the VM NIC\)/.test(e.message));
+});
+
+test('nested CHECK: the pod port is never bound, so DOWN is what it must be; the interface must still match', async () => {
+  const w = await pairWorld('macvlan');
+  const req = addReq();
+  const a = await w.service.add(req);
+  assert.equal((await w.neutron.getPort(a.portId)).status, 'DOWN');
+  await w.service.check(req);
+  const link = (await w.inspector.inspect(req.netns, 'eth0'))!;
+  w.inspector.overrides.set(`${req.netns}/eth0`, { ...link, addresses: [] });
+  await assert.rejects(w.service.check(req), (e: Error) => e instanceof ConflictError && /lacks address/.test(e.message));
 });

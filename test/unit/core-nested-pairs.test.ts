@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NeutronError, NotFoundError } from '../../src/common/errors.js';
+import { ConflictError, NeutronError, NotFoundError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/log.js';
 import { applyPairChanges } from '../../src/core/nested/address-pairs.js';
 import { findVmPort } from '../../src/core/nested/attachment.js';
@@ -52,6 +52,42 @@ test('two daemons on one VM port: If-Match makes the loser re-read, nobody loses
   await Promise.all(ports.map((p, i) => (i % 2 === 0 ? a : b).attach(p, `02:42:0a:09:00:${(40 + i).toString(16)}`)));
   assert.equal((await neutron.getPort(vmPort.id)).allowedAddressPairs.length, 8);
   assert.ok(conflicts > 0, 'the two writers did collide');
+});
+
+test('a stale PUT that Neutron let through after ours (its If-Match is not atomic) is noticed by the read after the write and undone', async () => {
+  const { neutron, vm, vmPort, container } = await vmSetup();
+  const [q, r] = await Promise.all([container('10.9.0.70'), container('10.9.0.71')]);
+  await vm.attach(q, '02:42:0a:09:00:46');
+  await vm.attach(r, '02:42:0a:09:00:47');
+  // Another writer read the port now and its PUT lands right after ours, with both pairs in it.
+  const stale = (await neutron.getPort(vmPort.id)).allowedAddressPairs;
+  const putsBefore = neutron.calls.get('updatePort') ?? 0;
+  let clobbered = false;
+  neutron.failWhen((m) => {
+    if (m === 'getPort' && !clobbered && (neutron.calls.get('updatePort') ?? 0) > putsBefore) {
+      clobbered = true;
+      const port = neutron.ports.get(vmPort.id)!;
+      port.allowedAddressPairs = stale;
+      port.revisionNumber++;
+    }
+    return undefined;
+  });
+  await vm.detach(q);
+  assert.ok(clobbered);
+  assert.deepEqual((await neutron.getPort(vmPort.id)).allowedAddressPairs.map((p) => p.ipAddress), ['10.9.0.71']);
+  assert.equal(neutron.calls.get('updatePort'), putsBefore + 2, 'removed again');
+});
+
+test('overwritten more often than rev_update_attempts: a ConflictError naming the option', async () => {
+  const { neutron, vm, vmPort, container } = await vmSetup('macvlan', 2);
+  const p = await container('10.9.0.72');
+  // Every write is undone at once by another writer's stale list.
+  neutron.failWhen((m) => {
+    if (m === 'getPort' && (neutron.calls.get('updatePort') ?? 0) > 0) neutron.ports.get(vmPort.id)!.allowedAddressPairs = [];
+    return undefined;
+  });
+  await assert.rejects(vm.attach(p, '02:42:0a:09:00:48'), (e: unknown) => e instanceof ConflictError && /overwritten by other writers 2 times .*rev_update_attempts/.test(e.message));
+  assert.equal(neutron.calls.get('updatePort'), 2);
 });
 
 test('412 more often than rev_update_attempts is reported, not swallowed', async () => {

@@ -7,8 +7,12 @@
  * one so that only those that do not fit fail. Against other
  * writers (another daemon, an operator, Nova), the `PUT` carries `If-Match: revision_number=N`:
  * a 412 means someone wrote in between, so the port is read again and the change re-applied.
+ * Neutron checks If-Match against the revision its transaction read, not atomically with the write:
+ * two `PUT`s against one revision can both succeed, the later one writing back a list read before the
+ * earlier one (a pair the other just removed comes back). So a write counts only once a fresh read
+ * shows all of its changes; otherwise they are applied again.
  */
-import { NeutronError } from '../../common/errors.js';
+import { ConflictError, NeutronError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { sameIp } from '../../common/cidr.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
@@ -82,17 +86,21 @@ export class AddressPairWriter {
     }
   }
 
-  /** One read-modify-write of the batch, repeated on 412 up to `attempts` times. */
+  /** Read-modify-write of the batch until a read shows it applied; up to `attempts` writes (412 or overwritten). */
   private async write(batch: Pending[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const port: Port = await this.neutron.getPort(this.portId);
       let next = port.allowedAddressPairs;
       for (const p of batch) next = applyPairChanges(next, p.add, p.remove);
+      // Also the check after our own write: done only when Neutron shows every change.
       if (sameList(next, port.allowedAddressPairs)) return;
+      if (attempt > this.attempts) {
+        throw new ConflictError(`the allowed_address_pairs of VM port ${this.portId} were overwritten by other writers ${this.attempts} times ([pod_vif_nested] rev_update_attempts)`);
+      }
+      if (attempt > 1) this.log.debug({ vmPortId: this.portId, attempt }, 'VM port address pairs changed by another writer; applying the changes again');
       try {
         await this.neutron.updatePort(this.portId, { allowedAddressPairs: next }, { ifRevision: port.revisionNumber });
         this.log.debug({ vmPortId: this.portId, pairs: next.length, changes: batch.length, attempt }, 'VM port address pairs written');
-        return;
       } catch (err) {
         if (!(err instanceof NeutronError && err.isPreconditionFailed) || attempt >= this.attempts) throw err;
         this.log.debug({ vmPortId: this.portId, attempt }, 'VM port changed under us (412); reading it again');

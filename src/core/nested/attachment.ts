@@ -16,6 +16,12 @@ export interface NestedAttachment {
    * (`trunk:subport`, the trunk) and refuses a port that already has a device, so Kuryr sets neither.
    */
   readonly subport: boolean;
+  /**
+   * The MAC every container device shows when they all share the VM NIC's (ipvlan); undefined when
+   * each device carries its own port's MAC (macvlan, VLAN). The pod's interface, its CNI result and
+   * CHECK use it.
+   */
+  readonly sharedMac: string | undefined;
   /** The VM's own port, read at start; its network is the default one of nested Docker networks. */
   readonly vmPort: Port;
   /** Lets the container port through the VM port; `vlanId` when the device must tag its traffic. Idempotent. */

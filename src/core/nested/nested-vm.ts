@@ -20,6 +20,7 @@ export interface AddressPairOptions {
 export class AddressPairAttachment implements NestedAttachment {
   readonly mode: 'macvlan' | 'ipvlan';
   readonly subport = false;
+  readonly sharedMac: string | undefined;
   private readonly writer: AddressPairWriter;
 
   constructor(
@@ -29,12 +30,13 @@ export class AddressPairAttachment implements NestedAttachment {
     log: Logger,
   ) {
     this.mode = options.mode;
+    this.sharedMac = options.mode === 'ipvlan' ? vmPort.macAddress.toLowerCase() : undefined;
     this.writer = new AddressPairWriter(neutron, vmPort.id, options.revUpdateAttempts, log);
   }
 
   /** The pairs a container port needs: each fixed IP with the MAC its device sends from. */
   pairsOf(port: Pick<Port, 'fixedIps'>, deviceMac: string): AllowedAddressPair[] {
-    const mac = this.mode === 'macvlan' ? deviceMac.toLowerCase() : this.vmPort.macAddress.toLowerCase();
+    const mac = this.sharedMac ?? deviceMac.toLowerCase();
     return port.fixedIps.map((f) => ({ ipAddress: f.ipAddress, macAddress: mac }));
   }
 

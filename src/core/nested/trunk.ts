@@ -93,6 +93,7 @@ export class VmTrunk {
 export class TrunkAttachment implements NestedAttachment {
   readonly mode = 'vlan';
   readonly subport = true;
+  readonly sharedMac = undefined;
 
   constructor(
     private readonly trunks: VmTrunk,

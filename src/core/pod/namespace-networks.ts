@@ -1,8 +1,9 @@
 /**
  * Pods isolated per namespace, without an API server (kuryr-kubernetes' namespace subnet driver did
  * this through its controller). A namespace's first pod, on any node, gets the namespace a Neutron
- * network, a subnet from `[namespace_subnet] pod_subnet_pool` attached to `pod_router` (so pods still
- * reach VMs) and a security group admitting traffic from its own members. After its last pod, on
+ * network, a subnet from `[namespace_subnet] pod_subnet_pool` (IPv4 or IPv6, as the pool is) and, for
+ * dual stack, one from `pod_subnet_pool_v6`, each attached to `pod_router` (so pods still reach VMs),
+ * and a security group admitting traffic of both families from its own members. After its last pod, on
  * any node, they are removed again. Neutron tags are the only state, so nodes agree through Neutron:
  *
  * - Creating: a node tags its new network `kuryr.ns:<ns>` and then lists the namespace's networks.
@@ -15,13 +16,13 @@
  *   and starts over. Whichever order the two nodes' calls land in, either the deleter sees the port
  *   or the adder sees the tag.
  */
-import { ConflictError, isNotFound, NeutronError, TimeoutError } from '../../common/errors.js';
+import { ConfigError, ConflictError, isNotFound, NeutronError, TimeoutError } from '../../common/errors.js';
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/log.js';
 import { UndoStack } from '../../common/undo.js';
 import type { NeutronApi } from '../shared/neutron-api.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
-import type { Network, Subnet } from '../shared/neutron-types.js';
+import type { Network, Subnet, SubnetPool } from '../shared/neutron-types.js';
 import { fitTag } from '../shared/tag-limit.js';
 
 export const TAG_NS = 'kuryr.ns:';
@@ -33,8 +34,10 @@ export const TAG_NS_SG = 'kuryr.ns.sg:';
 export interface NamespaceSubnetOptions {
   /** `pod_router`: every namespace subnet is attached to it. */
   routerId: string;
-  /** `pod_subnet_pool`: namespace subnets are cut from it (its default prefix length). */
+  /** `pod_subnet_pool`: namespace subnets are cut from it (its default prefix length); either family. */
   subnetPoolId: string;
+  /** `pod_subnet_pool_v6`: an IPv6 pool for a second subnet per namespace (dual stack, `pod_subnet_pool` then IPv4). */
+  subnetPoolV6Id?: string | undefined;
   /** `namespace_projects`: the project of a namespace's resources; others use `defaultProjectId`. */
   projects: Readonly<Record<string, string>>;
   defaultProjectId: string | undefined;
@@ -45,7 +48,8 @@ export interface NamespaceSubnetOptions {
 /** Where a namespace's pods go. */
 export interface NamespacePlacement {
   network: Network;
-  subnet: Subnet;
+  /** One subnet per configured pool, IPv4 first. */
+  subnets: Subnet[];
   securityGroupId: string;
   projectId: string | undefined;
 }
@@ -142,9 +146,20 @@ export class NamespaceNetworks {
 
   private async placementOf(namespace: string, net: Network): Promise<NamespacePlacement> {
     const sg = net.tags.find((t) => t.startsWith(TAG_NS_SG))?.slice(TAG_NS_SG.length);
-    const [subnet] = await this.neutron.listSubnets({ networkId: net.id });
-    if (sg === undefined || subnet === undefined) throw new ConflictError(`namespace network ${net.id} of ${namespace} is tagged ready but lacks its subnet or group`);
-    return { network: net, subnet, securityGroupId: sg, projectId: this.projectOf(namespace) };
+    const subnets = byFamily(await this.neutron.listSubnets({ networkId: net.id }));
+    if (sg === undefined || subnets.length === 0) throw new ConflictError(`namespace network ${net.id} of ${namespace} is tagged ready but lacks its subnet or group`);
+    return { network: net, subnets, securityGroupId: sg, projectId: this.projectOf(namespace) };
+  }
+
+  /** The configured pools, read from Neutron; a v6 pool option naming an IPv4 pool (or both pools of one family) is a configuration error. */
+  private async pools(): Promise<SubnetPool[]> {
+    const { subnetPoolId, subnetPoolV6Id } = this.opts;
+    const main = await this.neutron.getSubnetPool(subnetPoolId);
+    if (subnetPoolV6Id === undefined) return [main];
+    const v6 = await this.neutron.getSubnetPool(subnetPoolV6Id);
+    if (v6.ipVersion !== 6) throw new ConfigError(`[namespace_subnet] pod_subnet_pool_v6 ${v6.id} is an IPv${v6.ipVersion} pool`);
+    if (main.ipVersion !== 4) throw new ConfigError(`[namespace_subnet] pod_subnet_pool ${main.id} must be an IPv4 pool when pod_subnet_pool_v6 is set`);
+    return [main, v6];
   }
 
   /** Makes the namespace's resources; undefined when another node's network showed up (ours is gone again). */
@@ -152,6 +167,7 @@ export class NamespaceNetworks {
     const projectId = this.projectOf(namespace);
     const owner = projectId !== undefined ? { projectId } : {};
     const base = [this.nsTag(namespace), ...this.opts.resourceTags];
+    const pools = await this.pools();
     return UndoStack.guard(
       async (undo) => {
         const net = await this.neutron.createNetwork({ name: `kuryr-ns-${namespace}`, adminStateUp: true, ...owner });
@@ -163,12 +179,14 @@ export class NamespaceNetworks {
           this.log.debug({ namespace }, 'another node made the namespace network meanwhile; using theirs');
           return undefined;
         }
-        const [subnet] = await this.neutron.createSubnets([
-          { networkId: net.id, ipVersion: 4, subnetpoolId: this.opts.subnetPoolId, name: `kuryr-ns-${namespace}`, enableDhcp: false, ...owner },
-        ]);
-        await this.neutron.setTags('subnets', subnet!.id, base);
-        await this.neutron.addRouterInterface(this.opts.routerId, { subnetId: subnet!.id });
-        undo.push(`detach subnet ${subnet!.id} from router`, () => this.detachRouter(subnet!.id));
+        const subnets = await this.neutron.createSubnets(
+          pools.map((pool) => ({ networkId: net.id, ipVersion: pool.ipVersion, subnetpoolId: pool.id, name: `kuryr-ns-${namespace}`, enableDhcp: false, ...owner })),
+        );
+        for (const subnet of subnets) {
+          await this.neutron.setTags('subnets', subnet.id, base);
+          await this.neutron.addRouterInterface(this.opts.routerId, { subnetId: subnet.id });
+          undo.push(`detach subnet ${subnet.id} from router`, () => this.detachRouter(subnet.id));
+        }
         const sg = await this.neutron.createSecurityGroup({ name: `kuryr-ns-${namespace}`, description: `pods of namespace ${namespace}`, ...owner });
         undo.push(`delete group ${sg.id}`, () => deleteIgnoringMissing(() => this.neutron.deleteSecurityGroup(sg.id)));
         for (const ethertype of ['IPv4', 'IPv6'] as const) {
@@ -176,8 +194,8 @@ export class NamespaceNetworks {
         }
         await this.neutron.setTags('security-groups', sg.id, base);
         const tags = await this.neutron.setTags('networks', net.id, [...base, fitTag(TAG_NS_SG + sg.id), TAG_NS_READY]);
-        this.log.info({ namespace, networkId: net.id, subnetId: subnet!.id, cidr: subnet!.cidr, securityGroupId: sg.id }, 'namespace network made');
-        return { network: { ...net, tags }, subnet: subnet!, securityGroupId: sg.id, projectId };
+        this.log.info({ namespace, networkId: net.id, cidrs: subnets.map((s) => s.cidr), securityGroupId: sg.id }, 'namespace network made');
+        return { network: { ...net, tags }, subnets: byFamily(subnets), securityGroupId: sg.id, projectId };
       },
       (failed) => this.log.warn({ namespace, failed }, 'rollback of a namespace network left resources behind'),
     );
@@ -199,4 +217,9 @@ export class NamespaceNetworks {
       if (!(isNotFound(err) || (err instanceof NeutronError && err.status === 400))) throw err;
     }
   }
+}
+
+/** IPv4 subnets first: the pod's first address (and the CNI result's first IP) stays IPv4 in dual stack. */
+function byFamily(subnets: Subnet[]): Subnet[] {
+  return [...subnets].sort((a, b) => a.ipVersion - b.ipVersion);
 }

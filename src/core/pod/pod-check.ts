@@ -1,10 +1,12 @@
 /**
- * CNI CHECK for a pod attachment: the Neutron port must exist and be ACTIVE, and the interface in
- * the netns must carry the port's MAC, the expected MTU, every fixed IP and every route ADD set.
+ * CNI CHECK for a pod attachment: the Neutron port must exist and be ACTIVE (nested: it is never
+ * bound, so never ACTIVE), and the interface in the netns must carry the port's MAC (ipvlan: the VM
+ * NIC's), the expected MTU, every fixed IP and every route ADD set.
  */
 import { ConflictError, NotFoundError } from '../../common/errors.js';
 import { normalizeCidr } from '../../common/cidr.js';
 import type { Network, Port, Subnet } from '../shared/neutron-types.js';
+import type { NestedAttachment } from '../nested/attachment.js';
 import type { NetnsInspector, PodAddRequest } from './pod-model.js';
 import { buildVif } from '../shared/vif.js';
 
@@ -15,6 +17,8 @@ export interface CheckInput {
   req: PodAddRequest;
   inspector: NetnsInspector;
   networkDeviceMtu: number;
+  /** Set when the node is a Nova VM: the port stays DOWN, and an ipvlan device shows the VM NIC's MAC. */
+  nested: Pick<NestedAttachment, 'sharedMac'> | undefined;
 }
 
 /** Resolves when the attachment matches; throws `NotFoundError` (unknown) or `ConflictError` (differs). */
@@ -22,12 +26,13 @@ export async function checkAttachment(input: CheckInput): Promise<void> {
   const { port, req } = input;
   const what = `container ${req.containerId} interface ${req.ifName}`;
   if (!port) throw new NotFoundError(`no Neutron port for ${what} on this node`);
-  if (port.status !== 'ACTIVE') throw new ConflictError(`Neutron port ${port.id} of ${what} is ${port.status}, not ACTIVE`);
+  if (!input.nested && port.status !== 'ACTIVE') throw new ConflictError(`Neutron port ${port.id} of ${what} is ${port.status}, not ACTIVE`);
   const vif = buildVif(port, input.subnets, input.network, port.deviceId);
   const mtu = input.networkDeviceMtu > 0 ? input.networkDeviceMtu : vif.mtu;
   const link = await input.inspector.inspect(req.netns, req.ifName);
   if (!link) throw new ConflictError(`interface ${req.ifName} does not exist in netns ${req.netns}`);
-  if (link.mac.toLowerCase() !== vif.macAddress) throw new ConflictError(`interface ${req.ifName} has MAC ${link.mac}, port ${port.id} has ${vif.macAddress}`);
+  const mac = input.nested?.sharedMac ?? vif.macAddress;
+  if (link.mac.toLowerCase() !== mac) throw new ConflictError(`interface ${req.ifName} has MAC ${link.mac}, expected ${mac} (${input.nested?.sharedMac ? 'the VM NIC' : `port ${port.id}`})`);
   if (link.mtu !== mtu) throw new ConflictError(`interface ${req.ifName} has MTU ${link.mtu}, expected ${mtu}`);
   const have = new Set(link.addresses.map((a) => normalizeAddr(a)));
   for (const a of vif.addresses) {

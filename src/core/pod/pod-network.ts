@@ -122,7 +122,7 @@ export class PodNetworkService {
     if (this.namespaces && req.annotations[POD_ANNOTATIONS.subnet] === undefined) {
       const ns = await this.namespaces.ensure(req.pod.namespace ?? 'default');
       const projectId = ns.projectId ?? o.projectId;
-      return { subnets: [ns.subnet], network: ns.network, securityGroups: [ns.securityGroupId, ...securityGroups], projectId, namespaced: true };
+      return { subnets: ns.subnets, network: ns.network, securityGroups: [ns.securityGroupId, ...securityGroups], projectId, namespaced: true };
     }
     // The annotation names one subnet; else `pod_subnets` (dual stack) or `pod_subnet`.
     const annotated = req.annotations[POD_ANNOTATIONS.subnet] !== undefined;
@@ -184,7 +184,7 @@ export class PodNetworkService {
           ? [undefined]
           : await Promise.all([this.deps.inspector.hostMac(vif.hostIfName), waitForPortActive(this.activeWaitDeps(), port.id, { timeoutMs: o.activeTimeoutMs, hostId: o.hostId })]);
         this.log.info({ pod: req.pod, portId: port.id, containerId: req.containerId }, 'pod attached');
-        return attachment(req, port, vif, subnets, hostMac, nested !== undefined);
+        return attachment(req, port, vif, subnets, hostMac, nested);
       },
       (failed) => this.log.warn({ pod: req.pod, failed }, 'rollback of a failed ADD left resources behind'),
     );
@@ -211,7 +211,7 @@ export class PodNetworkService {
       const [port] = await this.attachmentPorts(req);
       const subnets = port ? await Promise.all([...new Set(port.fixedIps.map((f) => f.subnetId))].map((id) => this.deps.neutron.getSubnet(id))) : [];
       const network = port ? await this.deps.neutron.getNetwork(port.networkId) : undefined;
-      await checkAttachment({ port, subnets, network, req, inspector: this.deps.inspector, networkDeviceMtu: this.deps.options.networkDeviceMtu });
+      await checkAttachment({ port, subnets, network, req, inspector: this.deps.inspector, networkDeviceMtu: this.deps.options.networkDeviceMtu, nested: this.deps.nested });
     });
   }
 
@@ -304,7 +304,7 @@ export class PodNetworkService {
 }
 
 /** What ADD made, for the CNI result. */
-function attachment(req: PodAddRequest, port: Port, vif: Vif, subnets: Subnet[], hostMac: string | undefined, nested = false): PodAttachment {
+function attachment(req: PodAddRequest, port: Port, vif: Vif, subnets: Subnet[], hostMac: string | undefined, nested?: Pick<NestedAttachment, 'sharedMac'>): PodAttachment {
   return {
     portId: port.id,
     // A nested pod's device hangs off the VM NIC: there is no host end.
@@ -312,7 +312,8 @@ function attachment(req: PodAddRequest, port: Port, vif: Vif, subnets: Subnet[],
     hostMac,
     ifName: req.ifName,
     netns: req.netns,
-    mac: vif.macAddress,
+    // ipvlan: the device has the VM NIC's MAC, not its port's.
+    mac: nested?.sharedMac ?? vif.macAddress,
     mtu: vif.mtu,
     ips: port.fixedIps.map((f) => {
       const s = subnetOf(subnets, f.subnetId);

@@ -4,8 +4,7 @@ import { silentLogger, type Logger } from '../../common/log.js';
 import { UndoStack } from '../../common/undo.js';
 import { createExec, type Exec } from './exec.js';
 import { createOrRecreate, deleteLinks, ipBatch, ipBatchArgv, ipLine, listLinks, netnsFile } from './ip.js';
-import { addrLine, containerNetnsLines, kuryrAlias, parseKuryrAlias, txOffArgv } from './veth.js';
-import { settle } from '../../common/promises.js';
+import { addrLine, containerNetnsLines, kuryrAlias, parseKuryrAlias } from './veth.js';
 
 /**
  * Nested modes: Kuryr runs inside a Nova VM and the container's traffic leaves through the VM's
@@ -28,8 +27,6 @@ export interface LinkInfo {
   name: string;
   macAddress: string;
   mtu: number;
-  /** The NIC computes no TX checksums (`ethtool -k`: `tx-checksumming: off`). */
-  txChecksumOff: boolean;
 }
 
 type UnplugVif = Parameters<Binder['unplug']>[0];
@@ -59,8 +56,7 @@ export class NestedBinder implements Binder {
     const name = this.configuredLink !== '' ? this.configuredLink : await defaultRouteIface(this.exec);
     const found = (await listLinks(this.exec)).find((l) => l.ifname === name);
     if (found === undefined) throw new ConfigError(`[binding] link_iface ${name} does not exist in this network namespace`);
-    const features = await this.exec(['ethtool', '-k', name]).then((r) => r.stdout, () => '');
-    this.link = { name, macAddress: (found.address ?? '').toLowerCase(), mtu: found.mtu ?? 1500, txChecksumOff: /^tx-checksumming: off/m.test(features) };
+    this.link = { name, macAddress: (found.address ?? '').toLowerCase(), mtu: found.mtu ?? 1500 };
     return this.link;
   }
 
@@ -77,13 +73,7 @@ export class NestedBinder implements Binder {
         await createOrRecreate(this.exec, create, () => this.unplug(vif, target), (err) =>
           this.log.info({ portId: vif.portId, err: errorMessage(err) }, 'recreating existing device of port'),
         );
-        const steps: Array<Promise<unknown>> = [];
-        if (target) steps.push(ipBatch(this.exec, [aliasLine(vif, target.ifName), ...containerNetnsLines(vif, target.ifName)], target.netnsPath));
-        // A macvlan/ipvlan/VLAN device always offers checksum offload, whatever its NIC does. When the NIC
-        // must not offload (a veth into OVS's userspace datapath loses the partial-checksum state), the
-        // device must not either, or TCP from the container stalls once segments carry partial checksums.
-        if (link.txChecksumOff) steps.push(this.exec(txOffArgv(target ? target.ifName : vif.containerIfName, target?.netnsPath)));
-        await settle(...steps);
+        if (target) await ipBatch(this.exec, [aliasLine(vif, target.ifName), ...containerNetnsLines(vif, target.ifName)], target.netnsPath);
       },
       (failed) => this.log.warn({ portId: vif.portId, failed }, 'rollback of a failed nested plug left a device behind'),
     );
