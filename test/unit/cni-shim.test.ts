@@ -55,3 +55,29 @@ test('shim ↔ daemon: ADD, DEL, STATUS, VERSION, errors', async (t) => {
   assert.equal(gone.exitCode, 1);
   assert.equal(JSON.parse(gone.stdout).code, 11);
 });
+
+test('shim: a kuryr_socket that is not an absolute path is a config error naming it (never TCP to localhost:80)', async () => {
+  for (const bad of ['', 'relative.sock', 5, true, ['/run/kuryr/cni.sock'], {}]) {
+    const r = await runShim({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0' }, JSON.stringify({ cniVersion: '1.0.0', name: 'n', kuryr_socket: bad }));
+    assert.equal(r.exitCode, 1, JSON.stringify(bad));
+    const out = JSON.parse(r.stdout) as { code: number; msg: string };
+    assert.equal(out.code, 7, r.stdout);
+    assert.match(out.msg, /^kuryr_socket must be the absolute path/);
+  }
+  const gone = await runShim({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0' }, JSON.stringify({ cniVersion: '1.0.0', name: 'n', kuryr_socket: '/nonexistent/kuryr.sock' }));
+  assert.match((JSON.parse(gone.stdout) as { msg: string }).msg, /not reachable at \/nonexistent\/kuryr\.sock \(kuryr_socket\)/);
+});
+
+test('shim: a configuration the daemon refuses as too large is code 7, not an internal error', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kuryr-cni-shim-'));
+  const socket = join(dir, 'cni.sock');
+  const w = await podWorld();
+  const server = await startCniServer({ service: w.service, logger: silentLogger(), socketPath: socket });
+  t.after(async () => { await server.close(); rmSync(dir, { recursive: true, force: true }); });
+  const big = JSON.stringify({ cniVersion: '1.0.0', name: 'n', kuryr_socket: socket, pad: 'x'.repeat(1024 * 1024 + 1) });
+  const r = await runShim({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0' }, big);
+  assert.equal(r.exitCode, 1);
+  const out = JSON.parse(r.stdout) as { code: number; msg: string };
+  assert.equal(out.code, 7, r.stdout);
+  assert.match(out.msg, /network configuration on stdin is too large/);
+});

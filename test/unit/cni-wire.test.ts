@@ -54,6 +54,7 @@ test('decodeCall rejects bad calls with CNI codes (table-driven)', () => {
     ['bad container id', { ...env, CNI_CONTAINERID: '-x' }, config, 4, /CNI_CONTAINERID/],
     ['long ifname', { ...env, CNI_IFNAME: 'a'.repeat(16) }, config, 4, /CNI_IFNAME/],
     ['ifname with slash', { ...env, CNI_IFNAME: 'a/b' }, config, 4, /CNI_IFNAME/],
+    ['ifname of 8 characters but 16 bytes', { ...env, CNI_IFNAME: 'éééééééé' }, config, 4, /CNI_IFNAME/],
     ['unsupported version', env, { ...config, cniVersion: '0.2.0' }, 1, /not supported/],
     ['CHECK before 0.4.0', { ...env, CNI_COMMAND: 'CHECK' }, { ...config, cniVersion: '0.3.1' }, 1, /does not allow CHECK/],
     ['GC before 1.1.0', { CNI_COMMAND: 'GC' }, config, 1, /does not allow GC/],

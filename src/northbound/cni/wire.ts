@@ -111,8 +111,9 @@ export function encodeResult(a: PodAttachment, cniVersion: string): Record<strin
   };
 }
 
+/** The kernel's rule (IFNAMSIZ): at most 15 bytes, so a non-ASCII name is shorter in characters. */
 function validIfName(name: string): boolean {
-  return name !== '' && name.length <= 15 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
+  return name !== '' && Buffer.byteLength(name) <= 15 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
 }
 
 /** Compares dotted versions numerically. */
