@@ -11,7 +11,7 @@ export type NetnsExists = (path: string) => boolean;
 
 export function createCniHandler(service: PodNetworkService, netnsExists: NetnsExists): (body: unknown) => Promise<unknown> {
   const requireNetns = (call: DecodedCall): void => {
-    if (!netnsExists(call.netns)) throw new CniError(CNI_CODES.invalidNetns, `CNI_NETNS ${call.netns} does not exist`);
+    if (!netnsExists(call.netns)) throw new CniError(CNI_CODES.invalidNetns, `CNI_NETNS ${call.netns} does not exist or is not a network namespace`);
   };
   return async (body) => {
     const call = decodeCall(body);
