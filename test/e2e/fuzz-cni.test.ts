@@ -115,12 +115,12 @@ test(`CNI plugin and daemon: generated bad input, ${COUNT} calls per command (${
       if (c.netns === 'real') return void failures.push(`${what}: a valid ADD failed: ${code} ${msg.slice(0, 300)}`);
       const sameAsBase = code === baseCode[c.command] && (code !== 8 || msg.includes('CNI_NETNS'));
       if (sameAsBase || !c.field) {
-        if (!sameAsBase) tally.add('error without a named mutation', `${what} → ${code} ${msg}`);
+        if (!sameAsBase) tally.add('error without a named mutation', `${code} ${msg} ← ${what}`);
         return;
       }
       const names = c.field === 'stdin' ? /stdin|network configuration|cniVersion|"name"/.test(msg) : msg.includes(c.field) || (c.field === 'CNI_COMMAND' && code === 4);
       if (!names) {
-        tally.add('error not naming the field', `${what} → ${code} ${msg}`);
+        tally.add('error not naming the field', `${code} ${msg} ← ${what}`);
         failures.push(`${what}: code ${code} does not name ${c.field}: ${msg.slice(0, 300)}`);
       }
     } finally {
@@ -136,6 +136,7 @@ test(`CNI plugin and daemon: generated bad input, ${COUNT} calls per command (${
   const rssStart = rssMib(pid);
   let rssPeak = rssStart;
   for (const [ci, command] of PICKED.entries()) {
+    const commandStarted = Date.now();
     // GC works on its own network name: a GC never races the valid ADDs of another command
     const network = command === 'GC' ? `${PREFIX}gc` : `${PREFIX}net`;
     for (let done = 0; done < COUNT; done += 300) {
@@ -144,6 +145,8 @@ test(`CNI plugin and daemon: generated bad input, ${COUNT} calls per command (${
       rssPeak = Math.max(rssPeak, rssMib(pid));
       assert.ok(failures.length < 50, `too many failures, first ones:\n${failures.slice(0, 20).join('\n')}`);
     }
+    // progress for long runs: a run cut short still tells what it did
+    console.log(`# CNI fuzz: ${command}: ${perCommand.get(command) ?? 0} runs in ${Math.round((Date.now() - commandStarted) / 1000)} s, ${failures.length} failures so far, RSS ${rssMib(pid).toFixed(1)} MiB`);
   }
 
   // alive: a STATUS and a harmless DEL through the plugin still succeed

@@ -68,12 +68,15 @@ test('shim: a kuryr_socket that is not an absolute path is a config error naming
   assert.match((JSON.parse(gone.stdout) as { msg: string }).msg, /not reachable at \/nonexistent\/kuryr\.sock \(kuryr_socket\)/);
 });
 
-test('shim: a configuration the daemon refuses as too large is code 7, not an internal error', async (t) => {
+test('shim: stdin is forwarded as written; a configuration the daemon refuses as too large is code 7', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kuryr-cni-shim-'));
   const socket = join(dir, 'cni.sock');
   const w = await podWorld();
   const server = await startCniServer({ service: w.service, logger: silentLogger(), socketPath: socket, netnsExists: existsSync });
   t.after(async () => { await server.close(); rmSync(dir, { recursive: true, force: true }); });
+  // a deeply nested key is forwarded as written (the shim used to serialise it again and overflow its stack)
+  const deep = `{"cniVersion":"1.1.0","name":"n","kuryr_socket":"${socket}","x":${'['.repeat(50_000)}${']'.repeat(50_000)}}`;
+  assert.deepEqual(await runShim({ CNI_COMMAND: 'STATUS' }, deep), { stdout: '', exitCode: 0 });
   const big = JSON.stringify({ cniVersion: '1.0.0', name: 'n', kuryr_socket: socket, pad: 'x'.repeat(1024 * 1024 + 1) });
   const r = await runShim({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0' }, big);
   assert.equal(r.exitCode, 1);

@@ -42,11 +42,14 @@ export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<Sh
     return fail(CNI_CODES.invalidConfig, `${SOCKET_CONFIG_KEY} must be the absolute path of the kuryr-daemon socket, not ${JSON.stringify(configured).slice(0, 200)}`);
   }
   const socketPath = configured ?? DEFAULT_DAEMON_SOCKET;
-  const request: DaemonRequest = { env: {}, config };
-  for (const key of CNI_ENV_KEYS) if (env[key] !== undefined) request.env[key] = env[key];
+  const forwarded: DaemonRequest['env'] = {};
+  for (const key of CNI_ENV_KEYS) if (env[key] !== undefined) forwarded[key] = env[key];
+  // The configuration goes on as the runtime wrote it (a DaemonRequest in JSON): serialising the parsed
+  // value again would overflow the stack on deeply nested input and could change numbers.
+  const payload = `{"env":${JSON.stringify(forwarded)},"config":${stdin.trim() === '' ? '{}' : stdin}}`;
   let reply: { status: number; body: string };
   try {
-    reply = await post(socketPath, JSON.stringify(request));
+    reply = await post(socketPath, payload);
   } catch (err) {
     const from = configured === undefined ? 'the default socket' : SOCKET_CONFIG_KEY;
     return fail(CNI_CODES.tryAgainLater, `kuryr-daemon is not reachable at ${socketPath} (${from}): ${(err as Error).message}`);

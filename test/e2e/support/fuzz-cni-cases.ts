@@ -82,7 +82,7 @@ export function cniCaseArb(command: Command, network: string, socket: string): f
     { weight: 2, arbitrary: fc.tuple(base, fc.uint8Array({ maxLength: 300 })).map(([b, a]) => make(b, 'random bytes stdin', { stdin: Buffer.from(a), field: 'stdin' })) },
     { weight: 2, arbitrary: fc.tuple(base, fc.constantFrom('', ' ', '\n', 'null', '[]', '0', '"x"', 'true', '{"a":1}{"b":2}', '\ufeff{}')).map(([b, s]) => make(b, 'not one object', { stdin: s, field: 'stdin' })) },
     { weight: 2, arbitrary: fc.tuple(base, fc.integer({ min: 1000, max: 50_000 })).map(([b, d]) => make(b, 'deep stdin', { stdin: JSON.stringify(b.config).replace(/\}$/, `,"deep":${deepJson(d)}}`) })) },
-    { weight: 1, arbitrary: base.map((b) => make(b, 'stdin over 1 MiB', { stdin: JSON.stringify({ ...b.config, big: 'b'.repeat(1024 * 1024 + 10) }) })) },
+    { weight: 1, arbitrary: base.map((b) => make(b, 'stdin over 1 MiB', { stdin: JSON.stringify({ ...b.config, big: 'b'.repeat(1024 * 1024 + 10) }), field: 'stdin' })) },
     // one configuration key missing, of a wrong type, or a bad string
     { weight: 8, arbitrary: fc.tuple(base, configKey).map(([b, k]) => { const config = { ...b.config }; delete config[k]; return make({ ...b, config }, 'missing config key', { field: k }); }) },
     { weight: 12, arbitrary: fc.tuple(base, configKey, wrongTypeArb).map(([b, k, v]) => make({ ...b, config: { ...b.config, [k]: v } }, 'wrong config type', { field: k })) },

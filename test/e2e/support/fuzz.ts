@@ -192,7 +192,8 @@ export async function stackSnapshot(neutron: NeutronClient): Promise<StackSnapsh
     network: new Set(nets.map((n) => `${n.id} ${n.name}`)),
     subnet: new Set(subnets.map((s) => `${s.id} ${s.cidr} ${s.name}`)),
     subnetpool: new Set(pools.map((p) => `${p.id} ${p.name}`)),
-    port: new Set(ports.map((p) => `${p.id} ${p.name} ${p.deviceOwner}`)),
+    // ids and names only: another agent updating a port's attributes is neither a leak nor a removal
+    port: new Set(ports.map((p) => `${p.id} ${p.name}`)),
     'security group': new Set(sgs.map((g) => `${g.id} ${g.name}`)),
     link: new Set(links),
     'ovs port': new Set(await kuryrOvsInterfaces()),
