@@ -53,7 +53,7 @@ export const BASE: Record<string, Gen> = {
 };
 /** Routes whose body is ignored. */
 export const NO_BODY = ['Plugin.Activate', 'NetworkDriver.GetCapabilities', 'IpamDriver.GetCapabilities', 'IpamDriver.GetDefaultAddressSpaces'];
-export const ROUTES = [...NO_BODY, ...Object.keys(BASE)];
+export const ROUTES = [...Object.keys(BASE), ...NO_BODY];
 
 /** Near misses per field name, wherever the field sits. */
 function nearMisses(field: string): readonly string[] {
