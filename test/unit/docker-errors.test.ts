@@ -23,6 +23,7 @@ const REVOKE = 'NetworkDriver.RevokeExternalConnectivity';
 describe('mapDockerError', () => {
   const cases: Array<[string, unknown, string, number, string]> = [
     ['invalid input', new InvalidInputError('invalid X request: A: bad', 'A'), 'NetworkDriver.Join', 400, 'invalid X request: A: bad'],
+    ['invalid input naming its field only in `field`', new InvalidInputError("'10.0.0.1/24' has host bits set", 'IPv4Data.Pool'), 'NetworkDriver.CreateNetwork', 400, "IPv4Data.Pool: '10.0.0.1/24' has host bits set"],
     ['conflict', new ConflictError('endpoint busy'), 'NetworkDriver.Join', 409, 'endpoint busy'],
     ['neutron 409', new NeutronError('IpAddressAlreadyAllocated', { status: 409 }), 'IpamDriver.RequestAddress', 409, 'IpAddressAlreadyAllocated'],
     ['neutron 404', new NeutronError('Port p could not be found.', { status: 404 }), 'NetworkDriver.Join', 404, 'Port p could not be found.'],

@@ -30,7 +30,9 @@ export function mapDockerError(err: unknown, method = ''): DockerErrorReply {
   else if (err instanceof NotFoundError) status = 404; // the request named something that does not exist
   else if (err instanceof NeutronError && err.status >= 400 && err.status <= 599) status = err.status;
   if (status === 404 && NOT_FOUND_MEANS_UNIMPLEMENTED.has(method)) status = 500;
-  const message = err instanceof KuryrError ? err.message : `internal error: ${describe(err)}`;
+  // a refusal names the bad field even when the check that refused it sat deeper than the request decoder
+  const named = err instanceof InvalidInputError && err.field && !err.message.includes(err.field) ? `${err.field}: ${err.message}` : undefined;
+  const message = named ?? (err instanceof KuryrError ? err.message : `internal error: ${describe(err)}`);
   return { status, body: { Err: message || (err instanceof Error ? err.name : 'unknown error') } };
 }
 
