@@ -162,10 +162,13 @@ test(`CNI plugin and daemon: generated bad input, ${COUNT} calls per command (${
   console.log(`# CNI fuzz: seed ${SEED}, ${total} plugin runs (${[...perCommand].map(([k, v]) => `${k} ${v}`).join(', ')}) in ${seconds} s, ${realAdds} valid ADD+DEL; ${tally.render()}`);
   console.log(`# CNI fuzz: daemon RSS ${rssStart.toFixed(1)} MiB after warm-up, peak ${rssPeak.toFixed(1)}, end ${rssEnd.toFixed(1)}`);
   for (const [k, ex] of tally.examples) console.log(`# ${k}: ${ex.join(' | ')}`);
+  // nothing created, nothing removed (checked before any other verdict)
+  const diff = snapshotDiff(before, await stackSnapshot(neutron));
+  console.log(`# CNI fuzz: stack after the run: ${diff.added.length} added, ${diff.removed.length} removed`);
+  assert.deepEqual(diff, { added: [], removed: [] });
+  assert.deepEqual((await podPorts(neutron, topo.podNetId)).map((p) => `${p.name} ${p.id}`), [], 'no pod port left');
   assert.deepEqual(failures, []);
   assert.ok(rssEnd - rssStart < RSS_GROWTH_MIB, `RSS grew from ${rssStart.toFixed(1)} to ${rssEnd.toFixed(1)} MiB`);
   if (!overBudget()) for (const c of PICKED) assert.ok((perCommand.get(c) ?? 0) >= COUNT, `${c}: ${perCommand.get(c) ?? 0} runs of ${COUNT}`);
 
-  assert.deepEqual((await podPorts(neutron, topo.podNetId)).map((p) => `${p.name} ${p.id}`), [], 'no pod port left');
-  assert.deepEqual(snapshotDiff(before, await stackSnapshot(neutron)), { added: [], removed: [] });
 });

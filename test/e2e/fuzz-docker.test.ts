@@ -136,12 +136,13 @@ describe('docker driver: generated bad input on every route', { skip }, () => {
     console.log(`# docker fuzz: seconds per route: ${[...seconds].map(([r, s]) => `${r} ${s}`).join(', ')}`);
     console.log(`# docker fuzz: daemon RSS ${rssStart.toFixed(1)} MiB after warm-up, peak ${rssPeak.toFixed(1)}, end ${rssEnd.toFixed(1)}`);
     for (const [k, ex] of tally.examples) console.log(`# ${k}: ${ex.join(' | ')}`);
+    // nothing created, nothing removed: Neutron, host links, OVS ports of ours, netns (checked before any other verdict)
+    const diff = snapshotDiff(before0, await stackSnapshot(openstack.neutron));
+    console.log(`# docker fuzz: stack after the run: ${diff.added.length} added, ${diff.removed.length} removed`);
+    assert.deepEqual(diff, { added: [], removed: [] });
     assert.deepEqual(failures, []);
     assert.ok(rssEnd - rssStart < RSS_GROWTH_MIB, `RSS grew from ${rssStart.toFixed(1)} to ${rssEnd.toFixed(1)} MiB`);
     if (!overBudget()) for (const r of PICKED) assert.ok((perRoute.get(r) ?? 0) >= COUNT * 0.99, `${r}: ${perRoute.get(r) ?? 0} answered of ${COUNT}`);
 
-    // nothing created, nothing removed: Neutron, host links, OVS ports of ours, netns
-    const diff = snapshotDiff(before0, await stackSnapshot(openstack.neutron));
-    assert.deepEqual(diff, { added: [], removed: [] });
   });
 });
