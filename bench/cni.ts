@@ -63,6 +63,17 @@ async function underContainerd(cri: CriClient, conflist: Record<string, unknown>
 
 const MANY = 50;
 
+/** VERSION answered by each plugin without any daemon or kernel work: the cost of starting the executable itself. */
+async function startFloor(bin: string, config: Record<string, unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = await execPlugin(bin, 'VERSION', {}, config);
+    if (r.rc !== 0) throw new Error(`${bin} VERSION failed: ${JSON.stringify(r.out)}`);
+    out.push(r.ms);
+  }
+  return out;
+}
+
 /** This node's free pod pool ports of the network that are ACTIVE. */
 async function readyPodPorts(neutron: NeutronApi, networkId: string): Promise<number> {
   const ports = await neutron.listPorts({ networkId, tags: [poolTag('cni', hostname())] });
@@ -108,6 +119,7 @@ async function main(): Promise<void> {
     await direct(KURYR_CNI, kuryrConf); // warm-up: token, subnet cache, agent
     const kd = await direct(KURYR_CNI, kuryrConf);
     const bd = await direct('/usr/lib/cni/bridge', BRIDGE);
+    const [kv, bv] = [await startFloor(KURYR_CNI, kuryrConf), await startFloor('/usr/lib/cni/bridge', BRIDGE)];
     const wrap = (plugin: Record<string, unknown>) => {
       const { cniVersion, name, ...rest } = plugin;
       return { cniVersion, name, plugins: [rest] };
@@ -127,6 +139,8 @@ async function main(): Promise<void> {
     const manyPool = await manyAtOnce(cri, wrap(poolConf));
     const manyBridge = await manyAtOnce(cri, wrap(BRIDGE));
     console.log(`CNI latency, ${RUNS} runs each (kuryr-cni vs Debian bridge+host-local, same caller)`);
+    // The floor under every kuryr-cni row: starting Node.js for the shim (the bridge plugin is a Go binary).
+    console.log(row('direct exec VERSION (start-up only)', kv, bv));
     console.log(row('direct exec ADD', kd.add, bd.add));
     console.log(row('direct exec DEL', kd.del, bd.del));
     console.log(row('containerd RunPodSandbox (ADD)', kc.add, bc.add));

@@ -19,9 +19,15 @@ export async function gc(values: ParsedValues, selection: ConfigSelection): Prom
   const logger = createLogger({ level: process.env.KURYR_LOG_LEVEL ?? 'warn' });
   const { service, docker, close } = await openDockerService(config, logger, { withPools: false });
   try {
-    const findings = await service.collectGarbage(docker, { apply: values['apply'] === true, graceMs: grace * 1000 });
-    for (const f of findings) process.stdout.write(`${f.outcome}\t${f.kind}\t${f.id}\t${f.why}${f.error !== undefined ? `\t${f.error}` : ''}\n`);
+    const started = Date.now();
+    // Each line as it is found: a long collection shows its progress.
+    const findings = await service.collectGarbage(docker, {
+      apply: values['apply'] === true,
+      graceMs: grace * 1000,
+      onFinding: (f) => process.stdout.write(`${f.outcome}\t${f.kind}\t${f.id}\t${f.why}${f.error !== undefined ? `\t${f.error}` : ''}\n`),
+    });
     if (findings.length === 0) process.stdout.write('nothing to collect\n');
+    process.stderr.write(`kuryr gc: ${findings.length} findings in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     if (findings.some((f) => f.outcome === 'failed')) process.exitCode = 1;
   } finally {
     await close();

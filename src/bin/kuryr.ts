@@ -18,9 +18,9 @@ import { portsCommand } from './ports.js';
 import { serveCni } from './serve-cni.js';
 import { statusCommand } from './status.js';
 
-/** `kuryr pool <sub>`: the running Docker driver's port pools, through its plugin socket. */
+/** `kuryr pool <sub>`: the running Docker driver's port pools through its plugin socket, or with --cni the CNI daemon's. */
 const POOL_COMMANDS = [
-  ['show', "the running Docker driver's port pools: ready, preparing, in use"],
+  ['show', "the running Docker driver's (--cni: CNI daemon's) port pools: ready, preparing, in use"],
   ['fill', "fill a network's port pool (--network ID, --count N)"],
   ['drain', "delete a network's idle pool ports (--network ID)"],
 ] as const;
@@ -66,7 +66,7 @@ const COMMANDS: readonly Command[] = [
   ...POOL_COMMANDS.map(([sub, summary]): Command => ({
     name: `pool ${sub}`,
     summary,
-    options: { network: { type: 'string' }, count: { type: 'string' }, socket: { type: 'string' } },
+    options: { network: { type: 'string' }, count: { type: 'string' }, socket: { type: 'string' }, cni: { type: 'boolean' } },
     run: (values, config) => pool(sub, values, config),
   })),
   {

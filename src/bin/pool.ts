@@ -1,7 +1,8 @@
 /**
- * `kuryr pool show|fill|drain [--network NEUTRON_NET_ID] [--count N] [--socket PATH] [--config-file F]...`:
+ * `kuryr pool show|fill|drain [--cni] [--network NEUTRON_NET_ID] [--count N] [--socket PATH] [--config-file F]...`:
  * the running Docker driver's port pools (as kuryr-kubernetes' pool manager did), through its plugin
- * socket (`[DEFAULT] socket_path` unless `--socket` is given).
+ * socket (`[DEFAULT] socket_path`), or with `--cni` the CNI daemon's pod pools (`[cni_daemon]
+ * socket_path`); `--socket` overrides either.
  */
 import { request } from 'node:http';
 import { readConfig, type ConfigSelection } from '../compose/config.js';
@@ -9,7 +10,8 @@ import type { PoolStats } from '../core/port-pool/pool-model.js';
 import { UsageError, type ParsedValues } from './cli.js';
 
 export async function pool(sub: 'show' | 'fill' | 'drain', values: ParsedValues, selection: ConfigSelection): Promise<void> {
-  const socket = (values['socket'] as string | undefined) ?? readConfig(selection).DEFAULT.socket_path;
+  const config = readConfig(selection);
+  const socket = (values['socket'] as string | undefined) ?? (values['cni'] === true ? config.cni_daemon.socket_path : config.DEFAULT.socket_path);
   if (sub === 'show') {
     const { Pools } = (await call(socket, 'Kuryr.PoolShow', {})) as { Pools: PoolStats[] };
     process.stdout.write('network\tready\tpreparing\tin-use\tstate\n');
@@ -20,8 +22,23 @@ export async function pool(sub: 'show' | 'fill' | 'drain', values: ParsedValues,
   if (network === undefined) throw new UsageError(`kuryr pool ${sub} needs --network NEUTRON_NETWORK_ID`);
   if (sub === 'fill') {
     const count = Number((values['count'] as string | undefined) ?? '10');
-    const { Ready } = (await call(socket, 'Kuryr.PoolFill', { NetworkID: network, Count: count })) as { Ready: number };
-    process.stdout.write(`${Ready} ports ready\n`);
+    if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count must be a whole number >= 1, got ${String(values['count'])}`);
+    // Filling waits for Neutron (about 2 s a port): the pool's level goes to stderr every 2 s meanwhile.
+    const progress = setInterval(() => {
+      void call(socket, 'Kuryr.PoolShow', {}).then(
+        (r) => {
+          const p = (r as { Pools: PoolStats[] }).Pools.find((x) => x.networkId === network);
+          if (p !== undefined) process.stderr.write(`kuryr pool fill: ${p.ready} ready, ${p.preparing} on their way\n`);
+        },
+        () => undefined,
+      );
+    }, 2_000);
+    try {
+      const { Ready } = (await call(socket, 'Kuryr.PoolFill', { NetworkID: network, Count: count })) as { Ready: number };
+      process.stdout.write(`${Ready} ports ready\n`);
+    } finally {
+      clearInterval(progress);
+    }
     return;
   }
   if (sub === 'drain') {
@@ -45,7 +62,9 @@ function call(socketPath: string, method: string, body: unknown): Promise<unknow
         } catch {
           parsed = text;
         }
-        const err = (parsed as { Err?: string } | undefined)?.Err;
+        // The Docker daemon answers `{Err}`, the CNI daemon a CNI error `{code, msg}`.
+        const reply = parsed as { Err?: string; msg?: string } | undefined;
+        const err = reply?.Err ?? reply?.msg;
         if ((res.statusCode ?? 500) >= 400 || err) reject(new Error(`${method}: ${err ?? text}`));
         else resolve(parsed);
       });

@@ -91,7 +91,7 @@ export async function startCniDaemon(config: KuryrConfig, logger: Logger): Promi
     logger: logger.child({ component: 'pod-network' }),
   });
   const socketPath = config.cni_daemon.socket_path;
-  const server = await startCniServer({ service, logger: logger.child({ component: 'cni-api' }), socketPath, onCall: metrics.call });
+  const server = await startCniServer({ service, logger: logger.child({ component: 'cni-api' }), socketPath, onCall: metrics.call, ...(pools !== undefined ? { pools } : {}) });
   const status = await startDaemonStatus({
     daemon: 'cni',
     healthPort: config.cni_health_server.port,

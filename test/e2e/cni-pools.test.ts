@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parkingNetnsName, poolTag } from '../../src/core/port-pool/pool-tags.js';
 import { CriClient } from './support/cni-cri.js';
 import { RT } from './support/cni-daemon.js';
+import { kuryrArgv } from './support/kuryr-daemon.js';
 import { cniEnv } from './support/cni-env.js';
 import { pingFrom } from './support/cni-neutron.js';
 import { waitActive } from './support/neutron.js';
@@ -99,7 +100,7 @@ test('containerd pods on pool ports: named and tagged as without pools, reach ea
     await waitActive(neutron, vmPort.id);
     const vmIp = vmPort.fixedIps[0]!.ipAddress;
     assert.ok(await pingFrom(a.netns, vmIp), 'pod → VM');
-    assert.ok(await vm.ping(a.ip), 'VM → pod');
+    assert.ok(await vm.reaches(a.ip), 'VM → pod');
     const server = sh(['ip', 'netns', 'exec', vm.netns, 'timeout', '60', 'sh', '-c', 'busybox nc -l -p 5001 | wc -c'], { timeoutMs: 70_000 });
     await sleep(500);
     const client = await sh(['nsenter', `--net=${a.netns}`, 'sh', '-c', `head -c ${10 * 1024 * 1024} /dev/zero | busybox nc -w 3 ${vmIp} 5001`], { timeoutMs: 70_000 });
@@ -120,6 +121,17 @@ test('containerd pods on pool ports: named and tagged as without pools, reach ea
     }
     const parked = await sh(['ip', '-n', parkingNetnsName('cni', hostname()), '-o', 'link', 'show']);
     assert.ok((await free()).every((p) => parked.stdout.includes(`t_c${p.id.slice(0, 11)}`)), 'every free pool port is parked');
+
+    // The operator's view and hand: `kuryr pool show|drain --cni` against this daemon.
+    const kuryr = (...args: string[]) => sh(kuryrArgv('compiled', ['pool', ...args, '--cni', '--config-file', daemon.confPath]));
+    const shown = await kuryr('show');
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`^${topo.podNetId}\t\d+\t\d+\t\d+\topen$`, 'm'));
+    const drained = await kuryr('drain', '--network', topo.podNetId);
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.match(drained.stdout, /^[1-9]\d* ports deleted$/m);
+    assert.deepEqual(await neutron.listPorts({ networkId: topo.podNetId, tags: [TAG] }), [], 'no free pod pool port left');
+    assert.doesNotMatch((await sh(['ip', '-n', parkingNetnsName('cni', hostname()), '-o', 'link', 'show'])).stdout, /t_c/, 'no parked link left');
   } finally {
     for (const undo of cleanups.reverse()) await Promise.resolve().then(undo).catch(() => undefined);
   }

@@ -88,7 +88,7 @@ describe('docker driver on port pools', { skip }, () => {
     const { vm, port } = await e2e.vm('pool-vm', netId, subnet, net.mtu ?? 1500, net.projectId);
     const vmIp = port.fixedIps[0]!.ipAddress;
     assert.ok(await e2e.ping(a, vmIp), 'container → VM');
-    assert.ok(await vm.ping((await e2e.containerIp(a, NET)).ip), 'VM → container');
+    assert.ok(await vm.reaches((await e2e.containerIp(a, NET)).ip), 'VM → container');
     assert.equal(await tcpToVm(e2e, a, vm, vmIp, 10 * 1024 * 1024), 10 * 1024 * 1024);
     await e2e.removeVm(vm);
     await e2e.docker.must(['rm', '-f', plain]);
@@ -118,17 +118,19 @@ describe('docker driver on port pools', { skip }, () => {
     await e2e.docker.must(['rm', '-f', ...names]);
   });
 
-  test('SIGKILL with a half-used pool: the restart re-adopts it, no port used twice, nothing leaked', { todo: 'known bug (issue 10): in the CI run of 2026-11-29 the container after the restart got a port outside the re-adopted pool' }, async () => {
+  test('SIGKILL with a half-used pool: the restart re-adopts it, no port used twice, nothing leaked', async () => {
     await ready(4);
     const [d, e] = [`${E2E}pl-d`, `${E2E}pl-e`];
     await run(d);
     const pd = await portOf(d);
-    const before = (await poolPorts(e2e.neutron, netId)).map((p) => p.id);
     const adopted = () => readFileSync(e2e.daemon.logPath, 'utf8').split('pools adopted').length;
     const seen = adopted();
+    // Killed while the refill after d's claim is on its way: ports POSTed but not yet tagged (this
+    // Neutron drops tags in a bulk POST) must be found by their name, not leaked.
     await e2e.daemon.stop('SIGKILL');
     await e2e.daemon.start();
     await waitFor('the pool re-adopted', async () => adopted() > seen, 60_000);
+    const before = (await poolPorts(e2e.neutron, netId)).map((p) => p.id);
     await run(e);
     const pe = await portOf(e);
     assert.notEqual(pe.id, pd.id);
@@ -177,7 +179,7 @@ describe('docker driver on port pools', { skip }, () => {
     await e2e.docker.must(['rm', '-f', f, g]);
   });
 
-  test('docker network rm leaves no pool port, veth, OVS port or parked link', { todo: 'known bug (issue 10): in the CI run of 2026-11-29 the Neutron network of a pool network outlived docker network rm' }, async () => {
+  test('docker network rm leaves no pool port, veth, OVS port or parked link', async () => {
     await e2e.docker.removeAll(`${E2E}pl-`);
     const pool = (await poolPorts(e2e.neutron, netId)).map((p) => p.id);
     await e2e.docker.must(['network', 'rm', NET]);

@@ -131,7 +131,7 @@ describe('nested macvlan: Docker inside a VM', { skip, timeout: 900_000 }, () =>
     assert.ok(await ping(inVm.docker, `${P}c1`, ip2), 'c1 → c2 (macvlan bridge mode inside the VM)');
     assert.ok(await ping(inVm.docker, `${P}c1`, vm2Port.fixedIps[0]!.ipAddress), 'c1 → VM 2 (through the VM port)');
     assert.ok(await ping(inVm.docker, `${P}c2`, hostIp), 'c2 → container on the host');
-    assert.ok(await vm2.ping(ip1), 'VM 2 → c1');
+    assert.ok(await vm2.reaches(ip1), 'VM 2 → c1');
     // 10 MiB of TCP each way between a VM container and the host container, counted by the receiver.
     const tx = Date.now();
     const rx = await tcpBytes(inVm.docker, `${P}c1`, hostDocker, `${P}host-c`, hostIp);

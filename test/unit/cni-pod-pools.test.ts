@@ -49,7 +49,7 @@ describe('pods on pool ports', () => {
     await w.service.del({ ...req });
     await w.portPools.idle();
     const back = w.neutron.ports.get(att.portId)!;
-    assert.deepEqual([back.name, back.deviceId, back.tags], ['kuryr-pool-port', '', [poolTag('cni', HOST)]]);
+    assert.deepEqual([back.name, back.deviceId, back.tags], [poolTag('cni', HOST), '', [poolTag('cni', HOST)]]);
     assert.equal(w.parking.links.get(`t_c${att.portId.slice(0, 11)}`), 'parked');
   });
 });

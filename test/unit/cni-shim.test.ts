@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/common/log.js';
 import { isNetnsPath, startCniServer } from '../../src/northbound/cni/server.js';
@@ -88,4 +89,43 @@ test('shim: stdin is forwarded as written; a configuration the daemon refuses as
 test('daemon: CNI_NETNS must be a namespace handle, not merely an existing path', () => {
   assert.equal(isNetnsPath('/proc/self/ns/net'), true);
   for (const p of ['/', '/tmp', '/dev/null', '/etc/hostname', '/nonexistent', '', 'relative']) assert.equal(isNetnsPath(p), false, p);
+});
+
+test('kuryr pool --cni: the daemon shows, fills and drains pod pools; bad bodies name the field; pools off says so', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kuryr-cni-pool-'));
+  const socket = join(dir, 'cni.sock');
+  const w = await podWorld();
+  const net = '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0';
+  const calls: string[] = [];
+  const pools = {
+    stats: () => [{ key: 'k', networkId: net, ready: 3, preparing: 1, inUse: 2, closed: false }],
+    fill: async (n: string, c: number) => (calls.push(`fill ${n} ${c}`), c),
+    drain: async (n: string) => (calls.push(`drain ${n}`), 3),
+  };
+  const on = await startCniServer({ service: w.service, logger: silentLogger(), socketPath: socket, pools });
+  const offSocket = join(dir, 'off.sock');
+  const off = await startCniServer({ service: w.service, logger: silentLogger(), socketPath: offSocket });
+  t.after(async () => { await on.close(); await off.close(); rmSync(dir, { recursive: true, force: true }); });
+  const post = (path: string, method: string, body: unknown) =>
+    new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+      const req = request({ socketPath: path, path: `/${method}`, method: 'POST' }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+
+  assert.deepEqual((await post(socket, 'Kuryr.PoolShow', {})).body, { Pools: pools.stats() });
+  assert.deepEqual((await post(socket, 'Kuryr.PoolFill', { NetworkID: net, Count: 5 })).body, { Ready: 5 });
+  assert.deepEqual((await post(socket, 'Kuryr.PoolDrain', { NetworkID: net })).body, { Deleted: 3 });
+  assert.deepEqual(calls, [`fill ${net} 5`, `drain ${net}`]);
+  const badNet = await post(socket, 'Kuryr.PoolFill', { NetworkID: 'x', Count: 5 });
+  assert.match(String(badNet.body.msg), /NetworkID/);
+  const badCount = await post(socket, 'Kuryr.PoolFill', { NetworkID: net, Count: 0 });
+  assert.match(String(badCount.body.msg), /Count/);
+  assert.deepEqual((await post(offSocket, 'Kuryr.PoolShow', {})).body, { Pools: [] });
+  assert.match(String((await post(offSocket, 'Kuryr.PoolDrain', { NetworkID: net })).body.msg), /\[vif_pool\] enabled/);
+  assert.equal(calls.length, 2, 'no bad request reached the pools');
 });

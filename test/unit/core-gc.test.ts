@@ -47,8 +47,10 @@ describe('kuryr gc', () => {
     assert.deepEqual(dry.map((f) => [f.outcome, f.kind]), [['would remove', 'network']]);
     assert.equal(unclaimed(h).length, 3, 'the dry run changes nothing');
 
-    const done = await h.service.collectGarbage(docker, GRACE);
+    const streamed: string[] = [];
+    const done = await h.service.collectGarbage(docker, { ...GRACE, onFinding: (f) => streamed.push(`${f.outcome} ${f.kind}`) });
     assert.deepEqual(done.map((f) => [f.outcome, f.kind]), [['removed', 'network']]);
+    assert.deepEqual(streamed, ['removed network'], 'each finding is told as it is made');
     assert.deepEqual(kuryrState(h.neutron), { nets: 0, subnets: 0, pools: 0, ports: 0 });
     assert.deepEqual(await h.service.collectGarbage(docker, GRACE), [], 'a second round finds nothing');
   });
@@ -62,6 +64,23 @@ describe('kuryr gc', () => {
     const found = await h.service.collectGarbage(new FakeDocker(), GRACE);
     assert.deepEqual(found.map((f) => [f.outcome, f.kind, f.id]), [['removed', 'network', net.id], ['skipped', 'network', user.id]]);
     assert.deepEqual([...h.neutron.networks.keys()], [user.id], "a user's network is never deleted");
+  });
+
+  test('a kuryr-named network without tags, subnets or ports (killed before its tags) goes; one with anything of that stays', async () => {
+    const h = await makeHarness();
+    const cut = await h.neutron.createNetwork({ name: 'kuryr-net-287bb32f' });
+    const withSubnet = await h.neutron.createNetwork({ name: 'kuryr-net-11112222' });
+    await h.neutron.createSubnet({ networkId: withSubnet.id, ipVersion: 4, cidr: '10.31.0.0/24' });
+    const withPort = await h.neutron.createNetwork({ name: 'kuryr-net-33334444' });
+    await h.neutron.createPort({ networkId: withPort.id, name: 'vm' });
+    const tagged = await h.neutron.createNetwork({ name: 'kuryr-net-55556666' });
+    await h.neutron.setTags('networks', tagged.id, ['users-own-tag']);
+    const otherName = await h.neutron.createNetwork({ name: 'kuryr-net-users' });
+    const dry = await h.service.collectGarbage(new FakeDocker(), { ...GRACE, apply: false });
+    assert.deepEqual(dry.map((f) => [f.outcome, f.kind, f.id]), [['would remove', 'network', cut.id]]);
+    const found = await h.service.collectGarbage(new FakeDocker(), GRACE);
+    assert.deepEqual(found.map((f) => [f.outcome, f.kind, f.id]), [['removed', 'network', cut.id]]);
+    assert.deepEqual([...h.neutron.networks.keys()].sort(), [withSubnet.id, withPort.id, tagged.id, otherName.id].sort());
   });
 
   test('a pool this host holds without a subnet goes after the grace; one being handed out now stays', async () => {

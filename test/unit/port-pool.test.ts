@@ -29,7 +29,7 @@ async function world(opts: { sizing?: Partial<PoolSizing>; neutron?: FakeNeutron
 async function network(neutron: FakeNeutron): Promise<PoolSpec> {
   const net = await neutron.createNetwork({ name: 'n' });
   const subnet = await neutron.createSubnet({ networkId: net.id, ipVersion: 4, cidr: '10.9.0.0/24' });
-  return { key: net.id, networkId: net.id, subnets: [subnet], mtu: 1450, portName: 'kuryr-unbound-port' };
+  return { key: net.id, networkId: net.id, subnets: [subnet], mtu: 1450 };
 }
 
 const poolPorts = (neutron: FakeNeutron) => [...neutron.ports.values()].filter((p) => p.tags.includes(poolTag('docker', HOST)));
@@ -47,7 +47,7 @@ describe('port pools', () => {
       assert.equal(p.hostId, HOST);
       assert.equal(p.deviceOwner, 'compute:kuryr');
       assert.equal(p.deviceId, '');
-      assert.equal(p.name, 'kuryr-unbound-port');
+      assert.equal(p.name, poolTag('docker', HOST), 'named after the pool from the POST on');
       assert.equal(parking.links.get(`t_c${p.id.slice(0, 11)}`), 'parked');
     }
     assert.deepEqual(pools.stats().map((s) => [s.ready, s.preparing, s.inUse]), [[4, 0, 0]]);
@@ -92,7 +92,7 @@ describe('port pools', () => {
     assert.equal(await parking.back(a.vif, null), true);
     await pools.reset(a);
     const back = neutron.ports.get(a.port.id)!;
-    assert.deepEqual([back.deviceId, back.name, back.tags], ['', 'kuryr-unbound-port', [poolTag('docker', HOST)]]);
+    assert.deepEqual([back.deviceId, back.name, back.tags], ['', poolTag('docker', HOST), [poolTag('docker', HOST)]]);
     pools.recycle(a);
     await pools.idle();
     assert.equal(pools.stats()[0]!.ready, 2, 'back in the pool (max 2)');
@@ -163,6 +163,7 @@ describe('port pools', () => {
     await pools.fill(spec.key, 5);
     const [a, b, c, d] = [pools.take(spec.key)!, pools.take(spec.key)!, pools.take(spec.key)!, pools.take(spec.key)!];
     // d was used and parked again, but its reset never reached Neutron
+    await neutron.updatePort(d.port.id, { name: 'kuryr-unbound-port', deviceId: 'eid-d' });
     await neutron.setTags('ports', d.port.id, ['compute:kuryr', 'kuryr.net.uuid.lh:gone']);
     await parking.toHost(a.vif); // a container holds it (host end exists, link not parked)
     await parking.label(a.vif, 'eid-a');
@@ -182,5 +183,27 @@ describe('port pools', () => {
     assert.equal(parking.links.has('t_cdeadbeef-00'), false);
     const offered = [again.pools.take(spec.key)!, again.pools.take(spec.key)!, again.pools.take(spec.key)!].map((p) => p.port.id);
     assert.ok(!offered.includes(a.port.id) && !offered.includes(c.port.id), 'no port used twice');
+  });
+
+  test('a pool port whose tag write never landed is found by its name: a restart adopts and tags it, a drain deletes it', async () => {
+    const { neutron, parking, pools } = await world({ sizing: { min: 0, max: 10, batch: 4 } });
+    const spec = await network(neutron);
+    pools.ensure(spec);
+    await pools.fill(spec.key, 2);
+    const [a, b] = [...neutron.ports.values()].filter((p) => p.name === poolTag('docker', HOST));
+    // The process died between the bulk POST and the tag writes (this Neutron drops tags in a bulk POST).
+    await neutron.setTags('ports', a!.id, []);
+    await neutron.setTags('ports', b!.id, []);
+    await pools.close();
+
+    const again = await world({ neutron, parking, sizing: { min: 0, max: 10, batch: 4 } });
+    const report = await again.pools.adopt(async () => spec);
+    assert.equal(report.retagged, 2);
+    assert.equal(report.ready, 2);
+    assert.deepEqual(neutron.ports.get(a!.id)!.tags, [poolTag('docker', HOST)]);
+
+    await neutron.setTags('ports', b!.id, []);
+    assert.equal(await again.pools.drain(spec.key), 2);
+    assert.equal(neutron.ports.size, 0, 'the untagged one is drained too');
   });
 });

@@ -14,7 +14,7 @@ import type { CoreContext } from './service-context.js';
 import { TAG_PORT_EXISTING, TAG_PORT_OWNED, idFromTags, idTags } from './tags.js';
 import { started } from '../../common/promises.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
-import { isPoolTagged } from '../port-pool/pool-tags.js';
+import { isPoolPort } from '../port-pool/pool-tags.js';
 
 /**
  * The Neutron subnet a pool stands for, or `null` before CreateNetwork.
@@ -148,7 +148,7 @@ async function findOrCreateIpamPort(ctx: CoreContext, subnet: Subnet, address: s
   if (address !== '') port = (await ctx.neutron.listPorts({ fixedIps: [{ subnetId: subnet.id, ipAddress: address }] }))[0];
   if (port === undefined && byMac !== undefined) port = (await byMac())[0];
   if (port !== undefined) {
-    if (isPoolTagged(port.tags)) throw new ConflictError(`address ${address} is held by pool port ${port.id}, which is not ready yet; try again`);
+    if (isPoolPort(port)) throw new ConflictError(`address ${address} is held by pool port ${port.id}, which is not ready yet; try again`);
     if (ctx.flags.tagExt && !port.tags.includes(TAG_PORT_OWNED)) {
       await ensureTag(ctx, 'ports', port.id, port.tags, TAG_PORT_EXISTING);
     }
@@ -185,7 +185,7 @@ export function isKuryrOwnedPort(ctx: CoreContext, port: Port): boolean {
 async function releasePorts(ctx: CoreContext, ports: Port[], ip: string): Promise<void> {
   for (const port of ports) {
     // A free pool port belongs to the pool, not to the address Docker releases (a stale release after a restart).
-    if (isPoolTagged(port.tags)) continue;
+    if (isPoolPort(port)) continue;
     if (claimedOnOtherHost(ctx, port)) {
       // A late or misrouted release must not take an address an endpoint elsewhere still uses (docs/ownership.md).
       ctx.log.warn({ portId: port.id, ip, hostId: port.hostId }, 'port still claimed by an endpoint on another host; kept');

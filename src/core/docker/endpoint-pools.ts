@@ -98,7 +98,8 @@ export class EndpointPools {
     const eid = req.endpointId;
     // device_id first: a crash in between is finished at restart from it (see `adopt`).
     r.writes = this.retried(ctx, r, 'claim', async () => {
-      await ctx.neutron.updatePort(r.pp.port.id, { deviceId: eid });
+      // The name an ordinary endpoint's port has (the IPAM made it), with device_id in one write.
+      await ctx.neutron.updatePort(r.pp.port.id, { deviceId: eid, name: UNBOUND_PORT_NAME });
       await ctx.neutron.setTags('ports', r.pp.port.id, this.claimTags(ctx, eid));
     });
     ctx.log.info({ endpointId: req.endpointId, portId: r.pp.port.id }, 'endpoint created on a pool port');
@@ -233,7 +234,7 @@ export class EndpointPools {
         ctx.log.warn({ portId: port.id }, 'pool port was taken before the restart and its endpoint is unknown; left as it is');
         continue;
       }
-      if (port.deviceId === '') await ctx.neutron.updatePort(port.id, { deviceId: user });
+      if (port.deviceId === '') await ctx.neutron.updatePort(port.id, { deviceId: user, name: UNBOUND_PORT_NAME });
       await ctx.neutron.setTags('ports', port.id, this.claimTags(ctx, user));
       ctx.log.info({ portId: port.id, endpointId: user }, 'finished the claim of a pool port interrupted by the restart');
     }
@@ -274,7 +275,7 @@ export class EndpointPools {
   }
 
   private specOf(network: Network, subnets: Subnet[]): PoolSpec {
-    return { key: network.id, networkId: network.id, subnets, mtu: network.mtu ?? 1500, portName: UNBOUND_PORT_NAME };
+    return { key: network.id, networkId: network.id, subnets, mtu: network.mtu ?? 1500 };
   }
 
   private dataplane(): ParkingDataplane {

@@ -11,7 +11,7 @@ import { NETWORK_NAME_PREFIX, SG_DESCRIPTION, UNBOUND_PORT_NAME } from './naming
 import type { CoreContext } from './service-context.js';
 import { TAG_POOL_HOST_PREFIX, poolHostTag } from './sharing.js';
 import { TAG_LH_PREFIX, TAG_PORT_EXISTING, TAG_PORT_OWNED, TAG_UH_PREFIX, hasIdTags, idFromTags } from './tags.js';
-import { isPoolTagged } from '../port-pool/pool-tags.js';
+import { isPoolPort } from '../port-pool/pool-tags.js';
 import { containerIfName } from '../shared/device-names.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 import type { Network, Port, Subnet } from '../shared/neutron-types.js';
@@ -52,26 +52,32 @@ export interface GcOptions {
   graceMs: number;
   /** When the daemon first saw each candidate without a Neutron timestamp; kept between rounds. */
   firstSeen?: Map<string, number>;
+  /** Told about each finding as it is made (`kuryr gc` prints it at once: a long collection shows its progress). */
+  onFinding?: (f: GcFinding) => void;
 }
 
-/** Pods' ports that the Docker collector never looks at (port-pool members are recognised by `isPoolTagged`). */
+/** Pods' ports that the Docker collector never looks at (port-pool members are recognised by `isPoolPort`). */
 const POD_PORT_TAG_PREFIXES = ['kuryr.cni.', 'kuryr.pod.'];
 
 export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docker: DockerView, opts: GcOptions): Promise<GcFinding[]> {
   const findings: GcFinding[] = [];
+  const record = (f: GcFinding): void => {
+    findings.push(f);
+    opts.onFinding?.(f);
+  };
   const act = async (f: Omit<GcFinding, 'outcome'>, remove: () => Promise<void>): Promise<void> => {
-    if (!opts.apply) return void findings.push({ ...f, outcome: 'would remove' });
+    if (!opts.apply) return record({ ...f, outcome: 'would remove' });
     try {
       await remove();
-      findings.push({ ...f, outcome: 'removed' });
+      record({ ...f, outcome: 'removed' });
       ctx.log.info({ kind: f.kind, id: f.id, why: f.why }, 'gc removed');
     } catch (err) {
-      findings.push({ ...f, outcome: 'failed', error: errorMessage(err) });
+      record({ ...f, outcome: 'failed', error: errorMessage(err) });
       ctx.log.warn({ kind: f.kind, id: f.id, why: f.why, err: errorMessage(err) }, 'gc could not remove');
     }
   };
   const skip = (f: Omit<GcFinding, 'outcome'>): void => {
-    findings.push({ ...f, outcome: 'skipped' });
+    record({ ...f, outcome: 'skipped' });
   };
   const looked = new Set<string>();
   const old = (key: string, updatedAt: string | undefined): boolean => {
@@ -86,7 +92,9 @@ export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docke
     return now - since >= opts.graceMs;
   };
 
-  const networks = (await ctx.neutron.listNetworks()).filter((n) => n.tags.some((t) => t.startsWith(TAG_LH_PREFIX)));
+  const allNetworks = await ctx.neutron.listNetworks();
+  await collectUntaggedNetworks(ctx, allNetworks, act, old);
+  const networks = allNetworks.filter((n) => n.tags.some((t) => t.startsWith(TAG_LH_PREFIX)));
   for (const net of networks) {
     const did = fullDid(net);
     if (did === undefined) continue;
@@ -95,7 +103,7 @@ export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docke
     // A kuryr network without subnets never served a Docker network (a CreateNetwork cut short): nobody's.
     const unfinished = subnets.length === 0 && net.name.startsWith(NETWORK_NAME_PREFIX);
     const onlyHere = unfinished || (holders.size > 0 && [...holders].every((h) => h === poolHostTag(ctx.hostId)));
-    const ours = ports.filter((p) => !isPoolTagged(p.tags) && !p.tags.some((t) => POD_PORT_TAG_PREFIXES.some((x) => t.startsWith(x))));
+    const ours = ports.filter((p) => !isPoolPort(p) && !p.tags.some((t) => POD_PORT_TAG_PREFIXES.some((x) => t.startsWith(x))));
     if (view === null) {
       const foreign = ports.find((p) => !ours.includes(p) && !p.deviceOwner.startsWith('network:'));
       await collectNetwork(ctx, uc, net, did, ours, foreign, subnets, onlyHere, act, skip, old);
@@ -158,6 +166,23 @@ async function collectNetwork(
     for (const poolId of new Set(subnets.map((s) => s.subnetpoolId).filter((p): p is string => !!p))) await uc.pools.releasePool(poolId);
     await uc.networks.deleteNetwork(did);
   });
+}
+
+/**
+ * A network named like ours (`kuryr-net-` and 8 hex digits of a Docker network ID) with no tag, no subnet and no
+ * port: CreateNetwork died between the network's POST and its tags. Nothing can use it and no request will
+ * ever find it (every look-up goes by tags). Left alone: anything tagged, with a subnet or a port, or recent.
+ */
+async function collectUntaggedNetworks(ctx: CoreContext, networks: Network[], act: Act, old: (key: string, updatedAt: string | undefined) => boolean): Promise<void> {
+  const name = new RegExp(`^${NETWORK_NAME_PREFIX}[0-9a-f]{8}$`);
+  for (const net of networks) {
+    if (net.tags.length > 0 || net.subnetIds.length > 0 || !name.test(net.name) || net.external || net.shared) continue;
+    if (!old(`net:${net.id}`, net.updatedAt)) continue;
+    if ((await ctx.neutron.listPorts({ networkId: net.id })).length > 0) continue;
+    await act({ kind: 'network', id: net.id, why: `network ${net.name} has no tags, subnets or ports (a network create cut short before its tags)` }, () =>
+      deleteIgnoringMissing(() => ctx.neutron.deleteNetwork(net.id)),
+    );
+  }
 }
 
 /** Kuryr pools only this host holds, without a subnet and not handed out just now: a network create cut short. */

@@ -5,17 +5,14 @@
  * the pod's lock (DEL and CHECK wait for them). DEL parks the interface again, resets the port and
  * returns it to the pool, or deletes it above `ports_pool_max`.
  */
-import { errorMessage, isNotFound } from '../../common/errors.js';
+import { NotFoundError, errorMessage, isNotFound } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Network, Port, Subnet } from '../shared/neutron-types.js';
 import type { AttachmentKey, PodAddRequest } from './pod-model.js';
 import { podDeviceId, podPortName, podPortTags } from './pod-tags.js';
-import type { PoolSpec, PooledPort } from '../port-pool/pool-model.js';
+import type { PoolSpec, PoolStats, PooledPort } from '../port-pool/pool-model.js';
 import type { PortPools } from '../port-pool/port-pools.js';
-
-/** Name of a free pod pool port. */
-export const POD_POOL_PORT_NAME = 'kuryr-pool-port';
 
 const WRITE_RETRY_FIRST_MS = 500;
 const WRITE_RETRY_MAX_MS = 10_000;
@@ -25,7 +22,16 @@ export function podPoolKey(subnetId: string, securityGroups: string[], projectId
   return `${subnetId}|${[...securityGroups].sort().join(',')}|${projectId ?? ''}`;
 }
 
-export class PodPools {
+/** `kuryr pool show|fill|drain --cni`: the node's pod pools, by Neutron network. */
+export interface PodPoolAdmin {
+  stats(): PoolStats[];
+  /** Creates `count` ports now in the network's pod pool (registered by a first ADD); answers how many became ready. */
+  fill(networkId: string, count: number): Promise<number>;
+  /** Deletes the free ports of every pod pool on the network (ports in use are deleted when they come back). */
+  drain(networkId: string): Promise<number>;
+}
+
+export class PodPools implements PodPoolAdmin {
   /** `<container id>|<ifname>` → the pool port it sits on. */
   private readonly attached = new Map<string, PooledPort>();
 
@@ -78,6 +84,24 @@ export class PodPools {
     return true;
   }
 
+  stats(): PoolStats[] {
+    return this.pools.stats();
+  }
+
+  async fill(networkId: string, count: number): Promise<number> {
+    const pool = this.pools.stats().find((p) => p.networkId === networkId && !p.closed);
+    if (pool === undefined) throw new NotFoundError(`no pod pool on Neutron network ${networkId} (a first pod ADD on its subnet makes one)`);
+    return this.pools.fill(pool.key, count);
+  }
+
+  async drain(networkId: string): Promise<number> {
+    const keys = this.pools.stats().filter((p) => p.networkId === networkId).map((p) => p.key);
+    let deleted = 0;
+    // A network without a known pool still loses this side's stray pool ports (the key is then unused).
+    for (const key of keys.length > 0 ? keys : [`drain:${networkId}`]) deleted += await this.pools.drain(key, networkId);
+    return deleted;
+  }
+
   /** After a restart: re-adopts this node's pod pool ports (the pool of each from the port itself). */
   async adopt(neutron: { getSubnet(id: string): Promise<Subnet>; getNetwork(id: string): Promise<Network> }, networkDeviceMtu: number): Promise<void> {
     const report = await this.pools.adopt(async (port: Port) => {
@@ -119,7 +143,6 @@ export class PodPools {
       networkId: place.subnet.networkId,
       subnets: [place.subnet],
       mtu: place.mtu,
-      portName: POD_POOL_PORT_NAME,
       ...(place.securityGroups.length > 0 ? { securityGroups: place.securityGroups } : {}),
       ...(place.projectId !== undefined ? { projectId: place.projectId } : {}),
     };

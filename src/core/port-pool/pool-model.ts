@@ -29,8 +29,6 @@ export interface PoolSpec {
   /** Each port takes one address on each of these subnets. */
   subnets: Subnet[];
   mtu: number;
-  /** Name of a free pool port. */
-  portName: string;
   /** Absent: Neutron applies the project's default group. */
   securityGroups?: string[];
   projectId?: string;

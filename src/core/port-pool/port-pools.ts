@@ -43,6 +43,8 @@ interface Pool {
 export interface AdoptReport {
   ready: number;
   replugged: number;
+  /** Free pool ports (known by name) whose pool tag was missing: tagged now. */
+  retagged: number;
   /** Parked ports whose return to the pool had not reached Neutron: reset now. */
   reset: number;
   deleted: number;
@@ -131,14 +133,13 @@ export class PortPools {
 
   /**
    * Resets the Neutron state of a port that was used (name, device_id, security groups, addresses,
-   * tags back to the pool's), so it is a free pool port again in Neutron. `device_id` goes first: a
+   * tags back to the pool's), so it is a free pool port again in Neutron; the name goes with device_id. `device_id` goes first: a
    * crash in between leaves a port that is still its user's, never a pool port with a user.
    */
   async reset(pp: PooledPort): Promise<void> {
-    const spec = this.pools.get(pp.key)?.spec;
     const original = pp.port;
     await this.deps.neutron.updatePort(original.id, {
-      name: spec?.portName ?? original.name,
+      name: this.tag,
       deviceId: '',
       securityGroups: original.securityGroups,
       fixedIps: original.fixedIps.map((f) => ({ subnetId: f.subnetId, ipAddress: f.ipAddress })),
@@ -212,7 +213,7 @@ export class PortPools {
     }
     if (networkId !== undefined) {
       const out = pool?.out ?? new Set<string>();
-      for (const port of await this.deps.neutron.listPorts({ networkId, tags: [this.tag] })) {
+      for (const port of await this.freePorts({ networkId })) {
         if (out.has(port.id)) continue;
         await this.discard({ port, vif: buildVif(port, [], undefined, '') });
         deleted++;
@@ -259,11 +260,11 @@ export class PortPools {
    */
   async adopt(specOf: (port: Port) => Promise<PoolSpec | undefined>): Promise<AdoptReport> {
     const [ports, parked, hostEnds] = await Promise.all([
-      this.deps.neutron.listPorts({ tags: [this.tag] }),
+      this.freePorts({}),
       this.deps.dataplane.parkedLinks(),
       this.deps.dataplane.hostEnds(),
     ]);
-    const report: AdoptReport = { ready: 0, replugged: 0, reset: 0, deleted: 0, removedLinks: 0, taken: [] };
+    const report: AdoptReport = { ready: 0, replugged: 0, retagged: 0, reset: 0, deleted: 0, removedLinks: 0, taken: [] };
     const known = new Set<string>();
     const checks: Array<{ pool: Pool; pp: PooledPort; replug: boolean }> = [];
     for (const port of ports) {
@@ -283,6 +284,11 @@ export class PortPools {
         pool.out.add(port.id);
         report.taken.push({ port, user: port.deviceId !== '' ? port.deviceId : hostEnd?.user ?? '' });
         continue;
+      }
+      // Free by its name but without (only) the pool tag: its tag write never landed (a crash right after the POST or a reset).
+      if (port.tags.length !== 1 || port.tags[0] !== this.tag) {
+        await this.deps.neutron.setTags('ports', port.id, [this.tag]);
+        report.retagged++;
       }
       const replug = !parked.has(containerIfName(port.id));
       if (replug) report.replugged++;
@@ -416,7 +422,8 @@ export class PortPools {
   private body(spec: PoolSpec): PortCreate {
     return {
       networkId: spec.networkId,
-      name: spec.portName,
+      // The name marks a pool port from the POST on; the tag follows in a second call on this Neutron.
+      name: this.tag,
       adminStateUp: true,
       deviceOwner: DEVICE_OWNER,
       hostId: this.deps.hostId,
@@ -427,19 +434,30 @@ export class PortPools {
     };
   }
 
-  /** Polls the pool's ports of the network with one `GET /ports` per round until all are ACTIVE or the time is up. */
+  /** Polls the pool's free ports of the network (by name) with one `GET /ports` per round until all are ACTIVE or the time is up. */
   private async waitActive(ids: string[], networkId: string): Promise<Set<string>> {
     const active = new Set<string>();
     if (ids.length === 0) return active;
     const deadline = this.now() + this.deps.activeTimeoutMs;
     let interval = ACTIVE_POLL_FIRST_MS;
     for (;;) {
-      const ports = await this.deps.neutron.listPorts({ networkId, tags: [this.tag] });
+      const ports = await this.deps.neutron.listPorts({ networkId, name: this.tag });
       for (const p of ports) if (p.status === 'ACTIVE' && ids.includes(p.id)) active.add(p.id);
       if (active.size === ids.length || this.now() >= deadline) return active;
       await this.sleep(interval);
       interval = Math.min(ACTIVE_POLL_MAX_MS, Math.round(interval * 1.5));
     }
+  }
+
+  /**
+   * This side's free pool ports: by name (set in the POST, so a crash before the tag write cannot
+   * hide a port) and by tag (a reset whose name write had not landed).
+   */
+  private async freePorts(filter: { networkId?: string }): Promise<Port[]> {
+    const [named, tagged] = await Promise.all([this.deps.neutron.listPorts({ ...filter, name: this.tag }), this.deps.neutron.listPorts({ ...filter, tags: [this.tag] })]);
+    const byId = new Map(named.map((p) => [p.id, p]));
+    for (const p of tagged) byId.set(p.id, p);
+    return [...byId.values()];
   }
 
   private async deletePort(id: string): Promise<void> {

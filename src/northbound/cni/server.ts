@@ -6,7 +6,9 @@ import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/log.js';
+import { InvalidInputError } from '../../common/errors.js';
 import type { PodNetworkService } from '../../core/pod/pod-network.js';
+import type { PodPoolAdmin } from '../../core/pod/pod-pools.js';
 import { createMethodServer, type CallDescription, type MethodServer } from '../http/method-server.js';
 import { cniError } from './errors.js';
 import { createCniHandler, type NetnsExists } from './handlers.js';
@@ -17,6 +19,8 @@ export interface CniServerOptions {
   logger: Logger;
   socketPath: string;
   socketMode?: number;
+  /** The node's pod pools (`kuryr pool ... --cni`); absent when pools are off. */
+  pools?: PodPoolAdmin;
   /** Told about every finished command (the daemon's metrics). */
   onCall?: (command: string, seconds: number, error: boolean) => void;
   /** Whether a CNI_NETNS path can be used. Default `isNetnsPath`. */
@@ -52,6 +56,31 @@ export function describeCniCall(_method: string, body: unknown): CallDescription
   return { name: commandOf(body), ids };
 }
 
+/** `Kuryr.PoolShow|PoolFill|PoolDrain`, the Docker daemon's pool methods with the same bodies; no pools: nothing to show. */
+function poolRoutes(pools: PodPoolAdmin | undefined): Map<string, (body: unknown) => Promise<unknown>> {
+  const field = (body: unknown, name: string): unknown => (body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined);
+  const networkId = (body: unknown): string => {
+    const v = field(body, 'NetworkID');
+    if (typeof v !== 'string' || !UUID.test(v)) throw new InvalidInputError(`NetworkID must be a Neutron network UUID, got ${JSON.stringify(v) ?? 'nothing'}`, 'NetworkID');
+    return v;
+  };
+  const count = (body: unknown): number => {
+    const v = field(body, 'Count');
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 500) throw new InvalidInputError(`Count must be a whole number from 1 to 500, got ${JSON.stringify(v) ?? 'nothing'}`, 'Count');
+    return v;
+  };
+  const off = (): never => {
+    throw new InvalidInputError('port pools are off on this node ([vif_pool] enabled = False)', 'vif_pool');
+  };
+  return new Map<string, (body: unknown) => Promise<unknown>>([
+    ['Kuryr.PoolShow', async () => ({ Pools: pools?.stats() ?? [] })],
+    ['Kuryr.PoolFill', async (b: unknown) => ({ Ready: await (pools ?? off()).fill(networkId(b), count(b)) })],
+    ['Kuryr.PoolDrain', async (b: unknown) => ({ Deleted: await (pools ?? off()).drain(networkId(b)) })],
+  ]);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function versionOf(body: unknown): string {
   const v = (body as { config?: { cniVersion?: unknown } } | undefined)?.config?.cniVersion;
   return typeof v === 'string' ? v : '1.1.0';
@@ -78,6 +107,7 @@ export async function startCniServer(opts: CniServerOptions): Promise<MethodServ
       },
     ],
   ]);
+  for (const [name, route] of poolRoutes(opts.pools)) routes.set(name, route);
   const server = createMethodServer({
     routes,
     contentType: 'application/json',

@@ -64,6 +64,19 @@ export class FakeVm {
     return sh(['ip', 'netns', 'exec', this.netns, 'ping', ...(v6 ? ['-6'] : []), '-c', String(count), '-i', '0.2', '-W', '2', target]).then((r) => r.code === 0);
   }
 
+  /**
+   * True once a ping gets through within `timeoutMs`. A new port's address reaches the other ports'
+   * security groups (remote group) through agent RPCs that may lag behind the ping the other way.
+   */
+  async reaches(target: string, timeoutMs = 30_000): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      if (await this.ping(target, 1)) return true;
+      if (Date.now() >= until) return false;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   async destroy(hostNetns?: string): Promise<void> {
     await sh(['ovs-vsctl', '--if-exists', 'del-port', 'br-int', this.tap]);
     if (hostNetns) await sh(['ip', '-n', hostNetns, 'link', 'del', this.tap]);
