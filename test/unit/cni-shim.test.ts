@@ -4,12 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/common/log.js';
-import { startCniServer } from '../../src/northbound/cni/server.js';
+import { isNetnsPath, startCniServer } from '../../src/northbound/cni/server.js';
 import { runShim } from '../../src/northbound/cni/shim.js';
 import { addReq, podWorld } from './cni-helpers.js';
 
@@ -17,7 +17,7 @@ test('shim ↔ daemon: ADD, DEL, STATUS, VERSION, errors', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kuryr-cni-shim-'));
   const socket = join(dir, 'cni.sock');
   const w = await podWorld();
-  const server = await startCniServer({ service: w.service, logger: silentLogger(), socketPath: socket });
+  const server = await startCniServer({ service: w.service, logger: silentLogger(), socketPath: socket, netnsExists: existsSync });
   t.after(async () => { await server.close(); rmSync(dir, { recursive: true, force: true }); });
   const req = addReq();
   const conf = (v: string, extra: Record<string, unknown> = {}) => JSON.stringify({ cniVersion: v, name: 'kuryr', type: 'kuryr-cni', kuryr_socket: socket, ...extra });
@@ -46,7 +46,7 @@ test('shim ↔ daemon: ADD, DEL, STATUS, VERSION, errors', async (t) => {
   assert.equal(JSON.parse((await runShim({ CNI_COMMAND: 'STATUS' }, conf('1.1.0'))).stdout).code, 51);
 
   const noNetns = await runShim({ ...base, CNI_COMMAND: 'ADD', CNI_NETNS: '/nonexistent/netns' }, conf('1.0.0'));
-  assert.deepEqual(JSON.parse(noNetns.stdout), { cniVersion: '1.0.0', code: 8, msg: 'ADD failed: CNI_NETNS /nonexistent/netns does not exist', details: 'CNI' });
+  assert.deepEqual(JSON.parse(noNetns.stdout), { cniVersion: '1.0.0', code: 8, msg: 'ADD failed: CNI_NETNS /nonexistent/netns does not exist or is not a network namespace', details: 'CNI' });
 
   const version = await runShim({ CNI_COMMAND: 'VERSION' }, JSON.stringify({ cniVersion: '1.0.0' }));
   assert.deepEqual(JSON.parse(version.stdout), { cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
@@ -55,6 +55,40 @@ test('shim ↔ daemon: ADD, DEL, STATUS, VERSION, errors', async (t) => {
   const gone = await runShim({ ...base, CNI_COMMAND: 'ADD' }, conf('1.0.0', { kuryr_socket: join(dir, 'none.sock') }));
   assert.equal(gone.exitCode, 1);
   assert.equal(JSON.parse(gone.stdout).code, 11);
+});
+
+test('shim: a kuryr_socket that is not an absolute path is a config error naming it (never TCP to localhost:80)', async () => {
+  for (const bad of ['', 'relative.sock', 5, true, ['/run/kuryr/cni.sock'], {}]) {
+    const r = await runShim({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0' }, JSON.stringify({ cniVersion: '1.0.0', name: 'n', kuryr_socket: bad }));
+    assert.equal(r.exitCode, 1, JSON.stringify(bad));
+    const out = JSON.parse(r.stdout) as { code: number; msg: string };
+    assert.equal(out.code, 7, r.stdout);
+    assert.match(out.msg, /^kuryr_socket must be the absolute path/);
+  }
+  const gone = await runShim({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0' }, JSON.stringify({ cniVersion: '1.0.0', name: 'n', kuryr_socket: '/nonexistent/kuryr.sock' }));
+  assert.match((JSON.parse(gone.stdout) as { msg: string }).msg, /not reachable at \/nonexistent\/kuryr\.sock \(kuryr_socket\)/);
+});
+
+test('shim: stdin is forwarded as written; a configuration the daemon refuses as too large is code 7', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kuryr-cni-shim-'));
+  const socket = join(dir, 'cni.sock');
+  const w = await podWorld();
+  const server = await startCniServer({ service: w.service, logger: silentLogger(), socketPath: socket, netnsExists: existsSync });
+  t.after(async () => { await server.close(); rmSync(dir, { recursive: true, force: true }); });
+  // a deeply nested key is forwarded as written (the shim used to serialise it again and overflow its stack)
+  const deep = `{"cniVersion":"1.1.0","name":"n","kuryr_socket":"${socket}","x":${'['.repeat(50_000)}${']'.repeat(50_000)}}`;
+  assert.deepEqual(await runShim({ CNI_COMMAND: 'STATUS' }, deep), { stdout: '', exitCode: 0 });
+  const big = JSON.stringify({ cniVersion: '1.0.0', name: 'n', kuryr_socket: socket, pad: 'x'.repeat(1024 * 1024 + 1) });
+  const r = await runShim({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0' }, big);
+  assert.equal(r.exitCode, 1);
+  const out = JSON.parse(r.stdout) as { code: number; msg: string };
+  assert.equal(out.code, 7, r.stdout);
+  assert.match(out.msg, /network configuration on stdin is too large/);
+});
+
+test('daemon: CNI_NETNS must be a namespace handle, not merely an existing path', () => {
+  assert.equal(isNetnsPath('/proc/self/ns/net'), true);
+  for (const p of ['/', '/tmp', '/dev/null', '/etc/hostname', '/nonexistent', '', 'relative']) assert.equal(isNetnsPath(p), false, p);
 });
 
 test('kuryr pool --cni: the daemon shows, fills and drains pod pools; bad bodies name the field; pools off says so', async (t) => {

@@ -54,14 +54,22 @@ test('decodeCall rejects bad calls with CNI codes (table-driven)', () => {
     ['bad container id', { ...env, CNI_CONTAINERID: '-x' }, config, 4, /CNI_CONTAINERID/],
     ['long ifname', { ...env, CNI_IFNAME: 'a'.repeat(16) }, config, 4, /CNI_IFNAME/],
     ['ifname with slash', { ...env, CNI_IFNAME: 'a/b' }, config, 4, /CNI_IFNAME/],
+    ['ifname of 8 characters but 16 bytes', { ...env, CNI_IFNAME: 'éééééééé' }, config, 4, /CNI_IFNAME/],
     ['unsupported version', env, { ...config, cniVersion: '0.2.0' }, 1, /not supported/],
     ['CHECK before 0.4.0', { ...env, CNI_COMMAND: 'CHECK' }, { ...config, cniVersion: '0.3.1' }, 1, /does not allow CHECK/],
     ['GC before 1.1.0', { CNI_COMMAND: 'GC' }, config, 1, /does not allow GC/],
     ['no name', env, { cniVersion: '1.0.0' }, 7, /name/],
+    // found by the e2e fuzz: Neutron answers 500 to a tag search with astral characters
+    ['name a Neutron tag cannot hold', env, { ...config, name: 'net🙂' }, 7, /network configuration "name" has characters a Neutron tag cannot store/],
+    ['ifname a Neutron tag cannot hold', { ...env, CNI_IFNAME: 'e🙂' }, config, 4, /CNI_IFNAME has characters a Neutron tag cannot store/],
   ];
   for (const [what, e, c, code, re] of rows) {
     assert.throws(() => decodeCall({ env: e, config: c }), (err: unknown) => err instanceof CniError && err.code === code && re.test(err.message), what);
   }
+  // such an attachment cannot exist: DEL and GC decode, and have nothing to do
+  assert.equal(decodeCall({ env: { ...env, CNI_COMMAND: 'DEL', CNI_IFNAME: 'e🙂' }, config }).untaggable, true);
+  assert.equal(decodeCall({ env: { CNI_COMMAND: 'GC', CNI_IFNAME: 'e🙂' }, config: { ...config, cniVersion: '1.1.0' } }).untaggable, false);
+  assert.equal(decodeCall({ env: { CNI_COMMAND: 'GC' }, config: { ...config, cniVersion: '1.1.0', name: 'n\ud800' } }).untaggable, true);
   // DEL needs no netns
   assert.equal(decodeCall({ env: { ...env, CNI_COMMAND: 'DEL', CNI_NETNS: '' }, config }).netns, '');
 });

@@ -189,7 +189,9 @@ describe('docker trace replay', { skip: existsSync(TRACE) ? false : `trace ${TRA
       const before = fake.calls.length;
       const reply = await socket.engine.call(e.path, e.request);
       const where = `#${i} ${e.path}`;
-      assert.equal(String(reply.status), e.status, `${where}: ${reply.text}`);
+      // Python answered 500 for every "does not exist"; ours is a 404, the request named what is missing (docs/errors.md)
+      const status = e.status === '500' && method !== undefined ? '404' : e.status;
+      assert.equal(String(reply.status), status, `${where}: ${reply.text}`);
       assert.equal(reply.headers['content-type'], 'application/vnd.docker.plugins.v1+json', where);
       if (e.status === '200') assertShape(where, reply.json, recorded);
       else assert.deepEqual(reply.json, recorded, where);

@@ -23,6 +23,7 @@ const REVOKE = 'NetworkDriver.RevokeExternalConnectivity';
 describe('mapDockerError', () => {
   const cases: Array<[string, unknown, string, number, string]> = [
     ['invalid input', new InvalidInputError('invalid X request: A: bad', 'A'), 'NetworkDriver.Join', 400, 'invalid X request: A: bad'],
+    ['invalid input naming its field only in `field`', new InvalidInputError("'10.0.0.1/24' has host bits set", 'IPv4Data.Pool'), 'NetworkDriver.CreateNetwork', 400, "IPv4Data.Pool: '10.0.0.1/24' has host bits set"],
     ['conflict', new ConflictError('endpoint busy'), 'NetworkDriver.Join', 409, 'endpoint busy'],
     ['neutron 409', new NeutronError('IpAddressAlreadyAllocated', { status: 409 }), 'IpamDriver.RequestAddress', 409, 'IpAddressAlreadyAllocated'],
     ['neutron 404', new NeutronError('Port p could not be found.', { status: 404 }), 'NetworkDriver.Join', 404, 'Port p could not be found.'],
@@ -30,7 +31,8 @@ describe('mapDockerError', () => {
     ['neutron 404 in Revoke', new NeutronError('gone', { status: 404 }), REVOKE, 500, 'gone'],
     ['neutron 503', new NeutronError('busy', { status: 503 }), 'NetworkDriver.CreateNetwork', 503, 'busy'],
     ['neutron bogus status', new NeutronError('weird', { status: 0 }), 'NetworkDriver.CreateNetwork', 500, 'weird'],
-    ['not found', new NotFoundError("The port doesn't exist"), 'NetworkDriver.Join', 500, "The port doesn't exist"],
+    ['not found', new NotFoundError("The port doesn't exist"), 'NetworkDriver.Join', 404, "The port doesn't exist"],
+    ['not found in Program', new NotFoundError('no such endpoint'), PROGRAM, 500, 'no such endpoint'],
     ['unavailable', new UnavailableError('neutron unreachable'), 'NetworkDriver.Join', 500, 'neutron unreachable'],
     ['auth', new AuthError('keystone refused the credentials', 401), 'NetworkDriver.Join', 500, 'keystone refused the credentials'],
     ['binding', new BindingError('ip link failed'), 'NetworkDriver.CreateEndpoint', 500, 'ip link failed'],

@@ -184,6 +184,11 @@ describe('docker request validation', () => {
     await expectErr(cn, gen({ 'neutron.net.uid': 'x' }), 400, /unknown option neutron\.net\.uid/);
     const rp = 'IpamDriver.RequestPool';
     await expectErr(rp, withField(rp, ['Options'], { 'neutron.pool.uid': 'x' }), 400, /Options\["neutron\.pool\.uid"\]: unknown option neutron\.pool\.uid/);
+    // found by the e2e fuzz: these reached Neutron's URL path (Neutron answered 500) or the URL encoder (URIError, 500)
+    await expectErr(rp, withField(rp, ['Options'], { 'neutron.pool.uuid': '\ud800' }), 400, /Options\["neutron\.pool\.uuid"\]: neutron\.pool\.uuid must be a Neutron UUID/);
+    await expectErr(cn, gen({ 'neutron.net.uuid': '../ports' }), 400, /\["neutron\.net\.uuid"\]: neutron\.net\.uuid must be a Neutron UUID/);
+    await expectErr(cn, gen({ 'neutron.net.name': 'a\udc00' }), 400, /\["neutron\.net\.name"\]: must be valid unicode/);
+    assert.equal((await post(cn, gen({ 'neutron.net.uuid': '7064673A-9778-4F6F-A324-E4E6598C6881', 'neutron.subnet.uuid': '' }))).status, 200);
     const r = await post(cn, gen({ 'neutron.net.shared': true, 'neutron.net.name': 'n1', 'com.example.other': 5 }));
     assert.equal(r.status, 200, r.text);
     const arg = fake.argsOf('createNetwork').at(-1) as { neutron: NeutronChoices; enableIpv6: boolean };

@@ -11,7 +11,7 @@ export type NetnsExists = (path: string) => boolean;
 
 export function createCniHandler(service: PodNetworkService, netnsExists: NetnsExists): (body: unknown) => Promise<unknown> {
   const requireNetns = (call: DecodedCall): void => {
-    if (!netnsExists(call.netns)) throw new CniError(CNI_CODES.invalidNetns, `CNI_NETNS ${call.netns} does not exist`);
+    if (!netnsExists(call.netns)) throw new CniError(CNI_CODES.invalidNetns, `CNI_NETNS ${call.netns} does not exist or is not a network namespace`);
   };
   return async (body) => {
     const call = decodeCall(body);
@@ -23,7 +23,7 @@ export function createCniHandler(service: PodNetworkService, netnsExists: NetnsE
         return encodeResult(await service.add(call), call.cniVersion);
       }
       case 'DEL':
-        await service.del(call);
+        if (!call.untaggable) await service.del(call);
         return {};
       case 'CHECK':
         requireNetns(call);
@@ -36,6 +36,7 @@ export function createCniHandler(service: PodNetworkService, netnsExists: NetnsE
         throw new CniError(code, `${s.service} is not available: ${s.message}`);
       }
       case 'GC': {
+        if (call.untaggable) return {};
         const report = await service.gc(call.network, validAttachments(call.config));
         if (report.errors.length > 0) throw new CniError(CNI_CODES.tryAgainLater, `GC removed ${report.removed.length} ports but failed on: ${report.errors.join('; ')}`);
         return {};

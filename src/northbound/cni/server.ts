@@ -2,7 +2,7 @@
  * The node daemon's API: one method, `POST /Cni.Exec`, on a unix socket (docs/cni.md: configurable,
  * unlike kuryr's hard-coded localhost:5036). Built on the shared method-table server.
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/log.js';
@@ -11,7 +11,7 @@ import type { PodNetworkService } from '../../core/pod/pod-network.js';
 import type { PodPoolAdmin } from '../../core/pod/pod-pools.js';
 import { createMethodServer, type CallDescription, type MethodServer } from '../http/method-server.js';
 import { cniError } from './errors.js';
-import { createCniHandler } from './handlers.js';
+import { createCniHandler, type NetnsExists } from './handlers.js';
 import { DAEMON_METHOD } from './protocol.js';
 
 export interface CniServerOptions {
@@ -23,6 +23,21 @@ export interface CniServerOptions {
   pools?: PodPoolAdmin;
   /** Told about every finished command (the daemon's metrics). */
   onCall?: (command: string, seconds: number, error: boolean) => void;
+  /** Whether a CNI_NETNS path can be used. Default `isNetnsPath`. */
+  netnsExists?: NetnsExists;
+}
+
+/**
+ * True when `path` is a namespace handle (a file of the kernel's nsfs, like /proc/self/ns/net or a
+ * bind mount under /var/run/netns), not merely an existing path: ADD into `/` would otherwise create
+ * a Neutron port before the data plane fails.
+ */
+export function isNetnsPath(path: string): boolean {
+  try {
+    return statSync(path).dev === statSync('/proc/self/ns/net').dev;
+  } catch {
+    return false;
+  }
 }
 
 /** The command and the pod/container a CNI call is about, read leniently (the call itself validates). */
@@ -78,7 +93,7 @@ function commandOf(body: unknown): string {
 
 /** Starts listening; `close()` stops accepting and waits for running calls. */
 export async function startCniServer(opts: CniServerOptions): Promise<MethodServer> {
-  const handler = createCniHandler(opts.service, existsSync);
+  const handler = createCniHandler(opts.service, opts.netnsExists ?? isNetnsPath);
   // The method server hands mapError only the throw, so the body's version travels with it.
   const routes = new Map([
     [

@@ -36,14 +36,23 @@ export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<Sh
   if (!command) return fail(CNI_CODES.invalidEnv, 'CNI_COMMAND is not set');
   if (command === 'VERSION') return { stdout: `${JSON.stringify(versionReply(cniVersion))}\n`, exitCode: 0 };
 
-  const socketPath = typeof config[SOCKET_CONFIG_KEY] === 'string' ? (config[SOCKET_CONFIG_KEY] as string) : DEFAULT_DAEMON_SOCKET;
-  const request: DaemonRequest = { env: {}, config };
-  for (const key of CNI_ENV_KEYS) if (env[key] !== undefined) request.env[key] = env[key];
+  // Only an absolute path is a unix socket to node:http: an empty string would mean TCP to localhost:80.
+  const configured = config[SOCKET_CONFIG_KEY] ?? undefined;
+  if (configured !== undefined && (typeof configured !== 'string' || !configured.startsWith('/'))) {
+    return fail(CNI_CODES.invalidConfig, `${SOCKET_CONFIG_KEY} must be the absolute path of the kuryr-daemon socket, not ${JSON.stringify(configured).slice(0, 200)}`);
+  }
+  const socketPath = configured ?? DEFAULT_DAEMON_SOCKET;
+  const forwarded: DaemonRequest['env'] = {};
+  for (const key of CNI_ENV_KEYS) if (env[key] !== undefined) forwarded[key] = env[key];
+  // The configuration goes on as the runtime wrote it (a DaemonRequest in JSON): serialising the parsed
+  // value again would overflow the stack on deeply nested input and could change numbers.
+  const payload = `{"env":${JSON.stringify(forwarded)},"config":${stdin.trim() === '' ? '{}' : stdin}}`;
   let reply: { status: number; body: string };
   try {
-    reply = await post(socketPath, JSON.stringify(request));
+    reply = await post(socketPath, payload);
   } catch (err) {
-    return fail(CNI_CODES.tryAgainLater, `kuryr-daemon is not reachable at ${socketPath}: ${(err as Error).message}`);
+    const from = configured === undefined ? 'the default socket' : SOCKET_CONFIG_KEY;
+    return fail(CNI_CODES.tryAgainLater, `kuryr-daemon is not reachable at ${socketPath} (${from}): ${(err as Error).message}`);
   }
   let body: unknown;
   try {
@@ -57,6 +66,7 @@ export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<Sh
   }
   const e = body as Partial<CniErrorBody> & { Err?: string };
   if (typeof e.code === 'number' && typeof e.msg === 'string') return { stdout: `${JSON.stringify({ ...e, cniVersion })}\n`, exitCode: 1 };
+  if (reply.status === 413) return fail(CNI_CODES.invalidConfig, `network configuration on stdin is too large for kuryr-daemon: ${e.Err ?? reply.status}`);
   return fail(CNI_CODES.internal, `kuryr-daemon answered ${reply.status}: ${e.Err ?? reply.body.slice(0, 500)}`);
 }
 
@@ -67,7 +77,10 @@ function post(socketPath: string, payload: string): Promise<{ status: number; bo
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+          req.destroy(); // an early answer (413) may come while the upload is still being written
+        });
         res.on('error', reject);
       },
     );

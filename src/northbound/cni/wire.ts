@@ -26,6 +26,11 @@ export interface DecodedCall {
   containerId: string;
   netns: string;
   ifName: string;
+  /**
+   * The network name or interface name holds characters a Neutron tag cannot store (outside Unicode's basic plane:
+   * Neutron answers 500). No port can carry such an attachment, so DEL and GC have nothing to do.
+   */
+  untaggable: boolean;
   pod: PodRef;
   annotations: Record<string, string>;
   config: Record<string, unknown>;
@@ -58,7 +63,12 @@ export function decodeCall(body: unknown): DecodedCall {
   }
   const args = parseCniArgs(env.CNI_ARGS ?? '');
   const pod: PodRef = { namespace: args.K8S_POD_NAMESPACE || undefined, name: args.K8S_POD_NAME || containerId.slice(0, 63), uid: args.K8S_POD_UID || undefined };
-  return { command: command as CniCommand, cniVersion, network, containerId, netns, ifName, pod, annotations: podAnnotations(config), config };
+  const untaggable = !taggable(network) || (command !== 'GC' && !taggable(ifName));
+  if (untaggable && (command === 'ADD' || command === 'CHECK')) {
+    const field = taggable(network) ? 'CNI_IFNAME' : 'network configuration "name"';
+    throw new CniError(field === 'CNI_IFNAME' ? CNI_CODES.invalidEnv : CNI_CODES.invalidConfig, `${field} has characters a Neutron tag cannot store (outside Unicode's basic plane)`);
+  }
+  return { command: command as CniCommand, cniVersion, network, containerId, netns, ifName, untaggable, pod, annotations: podAnnotations(config), config };
 }
 
 /** `K=V;K=V` → map; later keys win; a pair without `=` is an error (`IgnoreUnknown` is just a key). */
@@ -111,8 +121,14 @@ export function encodeResult(a: PodAttachment, cniVersion: string): Record<strin
   };
 }
 
+/** The kernel's rule (IFNAMSIZ): at most 15 bytes, so a non-ASCII name is shorter in characters. */
+/** Neutron keeps tags in 3-byte UTF-8: astral characters (and lone surrogates) cannot be stored or searched. */
+function taggable(s: string): boolean {
+  return !/[\ud800-\udfff]/.test(s);
+}
+
 function validIfName(name: string): boolean {
-  return name !== '' && name.length <= 15 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
+  return name !== '' && Buffer.byteLength(name) <= 15 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
 }
 
 /** Compares dotted versions numerically. */

@@ -35,6 +35,8 @@ export const KNOWN_NEUTRON_OPTIONS: ReadonlySet<string> = new Set([
 const DOCKER_ID_RE = /^(?:[0-9a-f]{64}|[0-9a-z]{25})$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAC_RE = /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$/;
+const ANY_CASE_UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 type Family = 4 | 6 | 'any';
 
@@ -85,6 +87,11 @@ const neutronOptions = (checkNames: boolean) =>
         out[k] = optionString(v);
         if (out[k].length > MAX_STRING_LENGTH)
           ctx.addIssue({ code: 'custom', path: [k], message: `must be at most ${MAX_STRING_LENGTH} characters` });
+        // a Neutron ID goes into a URL path: anything but a UUID made Neutron answer 500 (or the URL encoder throw)
+        else if (checkNames && k.startsWith('neutron.') && k.endsWith('.uuid') && out[k] !== '' && !ANY_CASE_UUID_RE.test(out[k]))
+          ctx.addIssue({ code: 'custom', path: [k], message: `${k} must be a Neutron UUID` });
+        else if (LONE_SURROGATE_RE.test(out[k]))
+          ctx.addIssue({ code: 'custom', path: [k], message: 'must be valid unicode (a lone surrogate cannot be sent to Neutron)' });
       }
       return out;
     });

@@ -3,7 +3,7 @@
  * Docker's plugin client reads `Err` from any non-200 body; the status only matters for 404 on
  * Program/RevokeExternalConnectivity, which Docker reads as "driver does not implement this".
  */
-import { ConflictError, InvalidInputError, KuryrError, NeutronError } from '../../common/errors.js';
+import { ConflictError, InvalidInputError, KuryrError, NeutronError, NotFoundError } from '../../common/errors.js';
 import type { ErrorReply } from '../http/method-server.js';
 import type { ErrorResponse } from './api.js';
 
@@ -19,17 +19,20 @@ export interface DockerErrorReply extends ErrorReply {
 }
 
 /**
- * InvalidInputError → 400; ConflictError → 409; NeutronError → Neutron's own status (as the Python
- * driver does; 500 if out of range, and 500 instead of 404 on Program/Revoke); other KuryrError → 500;
+ * InvalidInputError → 400; ConflictError → 409; NotFoundError → 404; NeutronError → Neutron's own status
+ * (as the Python driver does; 500 if out of range); 500 instead of 404 on Program/Revoke; other KuryrError → 500;
  * anything else → 500 `internal error: <message>`. Never a stack trace.
  */
 export function mapDockerError(err: unknown, method = ''): DockerErrorReply {
   let status = 500;
   if (err instanceof InvalidInputError) status = 400;
   else if (err instanceof ConflictError) status = 409;
+  else if (err instanceof NotFoundError) status = 404; // the request named something that does not exist
   else if (err instanceof NeutronError && err.status >= 400 && err.status <= 599) status = err.status;
   if (status === 404 && NOT_FOUND_MEANS_UNIMPLEMENTED.has(method)) status = 500;
-  const message = err instanceof KuryrError ? err.message : `internal error: ${describe(err)}`;
+  // a refusal names the bad field even when the check that refused it sat deeper than the request decoder
+  const named = err instanceof InvalidInputError && err.field && !err.message.includes(err.field) ? `${err.field}: ${err.message}` : undefined;
+  const message = named ?? (err instanceof KuryrError ? err.message : `internal error: ${describe(err)}`);
   return { status, body: { Err: message || (err instanceof Error ? err.name : 'unknown error') } };
 }
 
