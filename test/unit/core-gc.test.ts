@@ -124,6 +124,30 @@ describe('kuryr gc', () => {
     assert.deepEqual(unclaimed(h).map((p) => p.fixedIps[0]!.ipAddress), [aux]);
   });
 
+  test('an IPAM port a slow CreateEndpoint is claiming stays, however long the bind takes (RabbitMQ down)', async () => {
+    const h = await makeHarness();
+    const docker = new FakeDocker();
+    const did = hexId();
+    const net = await dockerNetworkCreate(h, { did, subnet: '10.23.0.0/24', gateway: '10.23.0.1' });
+    docker.nets.set(did, { endpointIds: new Set(), addresses: new Set(['10.23.0.1']) });
+    const mac = randomMac();
+    const address = await h.service.addresses.requestAddress({ poolId: net.poolId, address: '', ...macOption(mac) });
+    for (const p of h.neutron.ports.values()) p.updatedAt = LONG_AGO;
+    // the bind (PUT /ports/{id}) hangs: the port still looks unclaimed while CreateEndpoint waits
+    let release!: () => void;
+    const hung = new Promise<void>((r) => (release = r));
+    const update = h.neutron.updatePort.bind(h.neutron);
+    h.neutron.updatePort = async (...args) => (await hung, update(...args));
+    const eid = hexId();
+    const creating = h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address, macAddress: mac });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(unclaimed(h).length, 1);
+    assert.deepEqual(await h.service.collectGarbage(docker, GRACE), [], 'the port being claimed is not a leftover');
+    release();
+    await creating;
+    assert.equal([...h.neutron.ports.values()].find((p) => p.fixedIps[0]?.ipAddress === ipOf(address))?.deviceId, eid);
+  });
+
   test('chaos finds: an untagged IPAM port (RequestAddress killed before tagging) and an exposed-ports group of a gone port', async () => {
     const h = await makeHarness();
     const docker = new FakeDocker();
