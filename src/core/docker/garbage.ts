@@ -8,7 +8,7 @@ import { isNotFound } from '../../common/errors.js';
 import type { AddressUseCases, EndpointUseCases, NetworkUseCases, PoolUseCases } from './libnetwork.js';
 import { isKuryrOwnedPool } from './lookups.js';
 import { NETWORK_NAME_PREFIX, SG_DESCRIPTION, UNBOUND_PORT_NAME } from './naming.js';
-import { type CoreContext, claimLockKey } from './service-context.js';
+import { type CoreContext, allocatingPrefix, claimLockKey } from './service-context.js';
 import { TAG_POOL_HOST_PREFIX, poolHostTag } from './sharing.js';
 import { TAG_LH_PREFIX, TAG_PORT_EXISTING, TAG_PORT_OWNED, TAG_UH_PREFIX, hasIdTags, idFromTags } from './tags.js';
 import { isPoolTagged } from '../port-pool/pool-tags.js';
@@ -73,7 +73,7 @@ export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docke
           removeEndpointPort(uc, did, eid, port, subnets),
         );
       } else if (isUnclaimed(port) && onlyHere && !port.fixedIps.some((f) => view.addresses.has(f.ipAddress))) {
-        if (port.fixedIps.some((f) => ctx.locks.busy(claimLockKey(f.ipAddress))) || !old(port.id, port.updatedAt)) continue;
+        if (inFlight(ctx, port) || !old(port.id, port.updatedAt)) continue;
         await act({ kind: 'unclaimed-port', id: port.id, why: `IPAM port ${port.fixedIps.map((f) => f.ipAddress).join(',')} never claimed by an endpoint of Docker network ${did.slice(0, 12)}` }, () =>
           releaseIps(uc, port, subnets),
         );
@@ -187,6 +187,14 @@ function endpointIdOf(port: Port): string | undefined {
 /** A port the teardown removes: an endpoint of this host, an unclaimed IPAM port, or a user port (released, kept). */
 function removable(ctx: CoreContext, port: Port): boolean {
   return (endpointIdOf(port) !== undefined && port.hostId === ctx.hostId) || isUnclaimed(port) || port.tags.includes(TAG_PORT_EXISTING);
+}
+
+/**
+ * An IPAM port a running call still works on: a CreateEndpoint claiming its address, or (untagged) a
+ * RequestAddress on its subnet that has not tagged its new port yet.
+ */
+function inFlight(ctx: CoreContext, port: Port): boolean {
+  return port.fixedIps.some((f) => ctx.locks.busy(claimLockKey(f.ipAddress)) || (port.tags.length === 0 && ctx.locks.busyPrefix(allocatingPrefix(f.subnetId))));
 }
 
 /** Made by RequestAddress and never bound by a CreateEndpoint. */

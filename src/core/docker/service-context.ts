@@ -3,6 +3,7 @@
  * configuration and the tag capability flags probed at start. No Docker state is kept
  * beyond `cache`, whose entries Neutron also holds.
  */
+import { randomUUID } from 'node:crypto';
 import { normalizeIp } from '../../common/cidr.js';
 import type { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/log.js';
@@ -48,7 +49,7 @@ export interface CoreContext {
   log: Logger;
   options: LibnetworkOptions;
   flags: TagFlags;
-  /** Per-key serialization: `net:<DID>`, `ep:<EID>`, `claim:<ip>` (claimLockKey), `pool:<cidr>`, `poolid:<id>`, `default-pool:<v>`. */
+  /** Per-key serialization: `net:<DID>`, `ep:<EID>`, `claim:<ip>` (claimLockKey), `allocating:<subnet>:…` (allocatingLockKey), `pool:<cidr>`, `poolid:<id>`, `default-pool:<v>`. */
   locks: KeyedMutex;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
@@ -79,4 +80,19 @@ export function claimLockKey(ip: string): string {
   } catch {
     return `claim:${ip}`; // an invalid address is refused later; its key just matches nothing
   }
+}
+
+/** What every RequestAddress making a port on `subnetId` holds a key starting with. */
+export function allocatingPrefix(subnetId: string): string {
+  return `allocating:${subnetId}:`;
+}
+
+/**
+ * A key of its own for one RequestAddress making a port (so concurrent ones do not wait on each other): the
+ * port is untagged until RequestAddress tags it, and with Neutron slow (RabbitMQ down: the create itself
+ * waits) it can look like a leftover of a killed RequestAddress. The collector leaves untagged ports of a
+ * subnet alone while one is held.
+ */
+export function allocatingLockKey(subnetId: string): string {
+  return `${allocatingPrefix(subnetId)}${randomUUID()}`;
 }
