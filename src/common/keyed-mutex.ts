@@ -33,6 +33,12 @@ export class KeyedMutex {
     return this.tails.has(key);
   }
 
+  /** True while some key starting with `prefix` is held or waited for (a key known only by its start). */
+  busyPrefix(prefix: string): boolean {
+    for (const key of this.tails.keys()) if (key.startsWith(prefix)) return true;
+    return false;
+  }
+
   get size(): number {
     return this.tails.size;
   }

@@ -1,6 +1,7 @@
 /**
  * Composition root of `kuryr serve cni`: kuryr.conf → OpenStack clients → veth binder, netns
- * inspector and health probe → pod use cases → the daemon socket the `kuryr-cni` shim talks to.
+ * inspector and health probe → pod use cases → the daemon socket the `kuryr-cni` shim talks to → the
+ * reconciler that removes this node's pod ports no pod uses.
  */
 import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -10,6 +11,7 @@ import type { KuryrConfig } from '../config/load.js';
 import type { PodNetworkOptions } from '../core/pod/pod-model.js';
 import { PodNetworkService } from '../core/pod/pod-network.js';
 import { PodPools } from '../core/pod/pod-pools.js';
+import { Reconciler } from '../core/shared/reconciler.js';
 import { startCniServer } from '../northbound/cni/server.js';
 import { cniDeployment } from '../config/deployment.js';
 import { dataplaneFor } from './dataplane.js';
@@ -105,9 +107,15 @@ export async function startCniDaemon(config: KuryrConfig, logger: Logger): Promi
     throw err;
   });
   logger.info({ socketPath, hostId: config.DEFAULT.host, podSubnet: config.neutron_defaults.pod_subnet }, 'kuryr CNI daemon ready');
+  // Inside a VM (nested) pod ports are never bound to the node and have no host veth to judge by.
+  const d = config.DEFAULT;
+  const firstSeen = new Map<string, number>();
+  const reconciler = new Reconciler(() => service.collectGarbage({ apply: true, graceMs: d.gc_grace * 1000, firstSeen }), nested ? 0 : d.gc_interval * 1000, logger.child({ component: 'gc' }));
+  reconciler.start();
   return {
     socketPath,
     async close() {
+      await reconciler.stop();
       await Promise.all([server.close(), status.close()]);
       await portPools?.close();
       await openstack.close();

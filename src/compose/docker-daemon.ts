@@ -7,7 +7,7 @@ import type { KuryrConfig } from '../config/load.js';
 import { boolFromString } from '../common/bool-from-string.js';
 import type { LibnetworkOptions } from '../core/docker/service-context.js';
 import { NeutronLibnetworkService } from '../core/docker/driver.js';
-import { Reconciler } from '../core/docker/reconciler.js';
+import { Reconciler } from '../core/shared/reconciler.js';
 import { startDockerPlugin } from '../northbound/docker/server.js';
 import { EndpointPools } from '../core/docker/endpoint-pools.js';
 import { createExec } from '../southbound/dataplane/exec.js';

@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DockerE2e, E2E } from './support/fixture.js';
+import { dockerNetworkLeaks, kuryrNetworkIds } from './support/docker-leaks.js';
 import { KuryrDaemon } from './support/kuryr-daemon.js';
 import { sh, sleep, waitFor } from './support/sh.js';
 
@@ -23,18 +24,6 @@ const skip = await DockerE2e.skipReason();
 /** Where in the lifecycle the kill lands. */
 const KILL_POINTS = ['network create', 'docker run', 'docker rm', 'network rm'] as const;
 type KillPoint = (typeof KILL_POINTS)[number];
-
-/** OVS interfaces of ours whose Neutron port no longer exists, and `tap` veths without an OVS port or port. */
-async function orphanPlugs(existing: Set<string>): Promise<string[]> {
-  const ovs = await sh(['ovs-vsctl', '--format=json', '--columns=name,external_ids', 'find', 'Interface', 'external_ids:owner=kuryr']);
-  const rows = ovs.code === 0 ? (JSON.parse(ovs.stdout) as { data: Array<[string, [string, Array<[string, string]>]]> }).data : [];
-  const left: string[] = [];
-  for (const [name, [, pairs]] of rows) {
-    const iface = pairs.find(([k]) => k === 'iface-id')?.[1];
-    if (iface !== undefined && !existing.has(iface)) left.push(`ovs ${name} (iface-id ${iface})`);
-  }
-  return left;
-}
 
 describe('chaos: our Docker daemon killed at random points', { skip, timeout: 30 * 60_000 * Math.max(1, ROUNDS / 2) }, () => {
   const e2e = new DockerE2e();
@@ -65,8 +54,7 @@ describe('chaos: our Docker daemon killed at random points', { skip, timeout: 30
       const point = KILL_POINTS[Math.floor(Math.random() * KILL_POINTS.length)]!;
       const delay = Math.floor(Math.random() * 3000);
       const net = `${E2E}chaos${round}`;
-      const kuryrNets = async () => new Set((await e2e.neutron.listNetworks()).filter((n) => n.name.startsWith('kuryr-net-')).map((n) => n.id));
-      const netsBefore = await kuryrNets();
+      const netsBefore = await kuryrNetworkIds(e2e.neutron);
       const cidr = `10.${150 + (round % 100)}.${Math.floor(round / 100)}.0/24`;
       const createNet = () => e2e.docker.run(['network', 'create', '-d', 'kuryr', '--ipam-driver', 'kuryr', '--subnet', cidr, net]);
       let created = await (point === 'network create' ? Promise.all([createNet(), killAndRestart(point, delay / 10)]).then(([r]) => r) : createNet());
@@ -114,19 +102,8 @@ describe('chaos: our Docker daemon killed at random points', { skip, timeout: 30
       await e2e.docker.run(['network', 'rm', net]); // gone already, or removed now
 
       // 0 leaks once everything is removed (the reconciler may need a few rounds for what a kill left)
-      const lh = `kuryr.net.uuid.lh:${did.slice(0, 32)}`;
       await waitFor(`no leftovers of round ${round + 1}`, async () => {
-        // this round's network and any network an interrupted create made
-        const nets = [...(await e2e.neutron.listNetworks({ tags: [lh] })).map((n) => n.id), ...[...(await kuryrNets())].filter((id) => !netsBefore.has(id))];
-        const pools = await e2e.neutron.listSubnetPools({ name: `kuryrPool-${cidr}` });
-        const subnets = await e2e.neutron.listSubnets({ cidr });
-        const ports = await e2e.neutron.listPorts({ deviceOwner: 'compute:kuryr' });
-        const inRange = (p: { fixedIps: Array<{ ipAddress: string }> }) => p.fixedIps.some((f) => f.ipAddress.startsWith(`${cidr.slice(0, -4)}`));
-        const unbound = [...(await e2e.neutron.listPorts({ name: 'kuryr-unbound-port' })), ...ports].filter(inRange);
-        const sgs = (await e2e.neutron.listSecurityGroups()).filter((s) => s.name.endsWith('-exposed_ports') && !ports.some((p) => s.name.startsWith(p.id)));
-        const all = new Set((await e2e.neutron.listPorts()).map((p) => p.id));
-        const plugs = await orphanPlugs(all);
-        const leaks = [...new Set(nets)].map((n) => `network ${n}`).concat( pools.map((p) => `pool ${p.name}`), subnets.map((s) => `subnet ${s.id}`), unbound.map((p) => `port ${p.id}`), sgs.map((s) => `sg ${s.name}`), plugs);
+        const leaks = await dockerNetworkLeaks(e2e.neutron, did, cidr, netsBefore);
         return leaks.length === 0 || (console.log(`# waiting on: ${leaks.join(', ')}`), undefined);
       }, 120_000, 3000);
     });

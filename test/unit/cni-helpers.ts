@@ -3,7 +3,7 @@
  */
 import { FakeBinder } from '../fakes/fake-binder.js';
 import { FakeNeutron, type FakeNeutronOptions } from '../fakes/fake-neutron.js';
-import type { ControlPlaneProbe, NetnsInspector, NetnsLinkState, PodAddRequest } from '../../src/core/pod/pod-model.js';
+import type { ControlPlaneProbe, HostVeth, NetnsInspector, NetnsLinkState, PodAddRequest } from '../../src/core/pod/pod-model.js';
 import { PodNetworkService } from '../../src/core/pod/pod-network.js';
 import type { NestedAttachment } from '../../src/core/nested/attachment.js';
 import type { NamespaceSubnetOptions } from '../../src/core/pod/namespace-networks.js';
@@ -27,6 +27,14 @@ export class FakeInspector implements NetnsInspector {
   }
   async hostMac(): Promise<string | undefined> {
     return 'aa:bb:cc:00:00:01';
+  }
+  /** Network namespaces removed behind the daemon's back: their veths are gone (both ends). */
+  readonly goneNetns = new Set<string>();
+  async hostVeths(): Promise<HostVeth[]> {
+    return [...this.binder.plugged.values()].flatMap((v) => {
+      const target = this.binder.targets.get(v.portId) ?? null;
+      return target !== null && this.goneNetns.has(target.netnsPath) ? [] : [{ name: v.hostIfName, peerInHost: target === null }];
+    });
   }
 }
 

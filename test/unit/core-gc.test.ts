@@ -28,6 +28,23 @@ async function containerRun(h: Harness, did: string, poolId: string): Promise<{ 
   return { eid, ip: ipOf(address) };
 }
 
+/** A Docker network dockerd knows (only its gateway handed out) whose Neutron `method` hangs until `release()`. */
+async function liveNetworkWithHungCall(subnet: string, method: 'updatePort' | 'addTag') {
+  const h = await makeHarness();
+  const docker = new FakeDocker();
+  const did = hexId();
+  const gateway = subnet.replace(/0\/24$/, '1');
+  const net = await dockerNetworkCreate(h, { did, subnet, gateway });
+  docker.nets.set(did, { endpointIds: new Set(), addresses: new Set([gateway]) });
+  let release!: () => void;
+  const hung = new Promise<void>((r) => (release = r));
+  const hang = () => {
+    const real = (h.neutron[method] as (...a: unknown[]) => Promise<unknown>).bind(h.neutron);
+    (h.neutron as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => (await hung, real(...args));
+  };
+  return { h, docker, did, net, hang, release: () => release() };
+}
+
 const unclaimed = (h: Harness) => [...h.neutron.ports.values()].filter((p) => p.name === 'kuryr-unbound-port' && p.deviceOwner === '');
 const kuryrState = (n: FakeNeutron) => ({ nets: n.networks.size, subnets: n.subnets.size, pools: n.pools.size, ports: [...n.ports.values()].filter((p) => !p.deviceOwner.startsWith('network:')).length });
 
@@ -141,6 +158,35 @@ describe('kuryr gc', () => {
     const found = await h.service.collectGarbage(docker, GRACE);
     assert.deepEqual(found.map((f) => [f.outcome, f.kind]), [['removed', 'unclaimed-port']]);
     assert.deepEqual(unclaimed(h).map((p) => p.fixedIps[0]!.ipAddress), [aux]);
+  });
+
+  test('an IPAM port a slow CreateEndpoint is claiming stays, however long the bind takes (RabbitMQ down)', async () => {
+    const { h, docker, did, net, hang, release } = await liveNetworkWithHungCall('10.23.0.0/24', 'updatePort');
+    const mac = randomMac();
+    const address = await h.service.addresses.requestAddress({ poolId: net.poolId, address: '', ...macOption(mac) });
+    for (const p of h.neutron.ports.values()) p.updatedAt = LONG_AGO;
+    hang(); // the bind (PUT /ports/{id}) hangs: the port still looks unclaimed while CreateEndpoint waits
+    const eid = hexId();
+    const creating = h.service.endpoints.createEndpoint({ networkId: did, endpointId: eid, address, macAddress: mac });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(unclaimed(h).length, 1);
+    assert.deepEqual(await h.service.collectGarbage(docker, GRACE), [], 'the port being claimed is not a leftover');
+    release();
+    await creating;
+    assert.equal([...h.neutron.ports.values()].find((p) => p.fixedIps[0]?.ipAddress === ipOf(address))?.deviceId, eid);
+  });
+
+  test('the untagged port of a RequestAddress still running stays, however long Neutron takes (RabbitMQ down)', async () => {
+    const { h, docker, net, hang, release } = await liveNetworkWithHungCall('10.24.0.0/24', 'addTag');
+    hang(); // tagging the new port hangs
+    const requesting = h.service.addresses.requestAddress({ poolId: net.poolId, address: '', ...macOption(randomMac()) });
+    await new Promise((r) => setTimeout(r, 20));
+    for (const p of h.neutron.ports.values()) p.updatedAt = LONG_AGO;
+    assert.equal(unclaimed(h).length, 1);
+    assert.deepEqual(await h.service.collectGarbage(docker, GRACE), [], 'the port being made is not a leftover');
+    release();
+    const ip = ipOf(await requesting);
+    assert.deepEqual(unclaimed(h).map((p) => p.fixedIps[0]!.ipAddress), [ip]);
   });
 
   test('chaos finds: an untagged IPAM port (RequestAddress killed before tagging) and an exposed-ports group of a gone port', async () => {

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { MockAgent } from 'undici';
-import { AuthError, ConfigError, NeutronError, UnavailableError } from '../../src/common/errors.js';
+import { AuthError, ConfigError, NeutronError, TimeoutError, UnavailableError } from '../../src/common/errors.js';
 import { REDACT_PATHS } from '../../src/common/log.js';
 import { createOpenStackClients } from '../../src/southbound/openstack/index.js';
 import { OpenStackHttp } from '../../src/southbound/openstack/http.js';
@@ -378,4 +378,18 @@ test('neutron: updatePort with ifRevision sends If-Match and maps 412 to a preco
   assert.equal(updated.revisionNumber, 9);
   assert.deepEqual(updated.allowedAddressPairs, pairs);
   agent.assertNoPendingInterceptors();
+});
+
+test('http: a request with no answer within the timeout is not sent again (a caller would wait tries × timeout)', async (t) => {
+  let received = 0;
+  const server = createServer(() => void received++); // never answers
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
+  const http = new OpenStackHttp({ timeoutMs: 200, retry: FAST_RETRY });
+  t.after(() => http.close());
+  const { port } = server.address() as AddressInfo;
+  const err = await http.request({ method: 'GET', url: `http://127.0.0.1:${port}/v2.0/ports` }).catch((e: unknown) => e);
+  assert.ok(err instanceof TimeoutError, String(err));
+  assert.match(err.message, /GET http:\/\/127\.0\.0\.1:\d+\/v2\.0\/ports: no answer within 200 ms$/);
+  assert.equal(received, 1);
 });

@@ -10,7 +10,7 @@ import { dropTag, ensureTag, getPoolOrNull, poolPrefix, requirePool } from './lo
 import { UNBOUND_PORT_NAME, exposedPortsSgName } from './naming.js';
 import { unplugRef } from '../shared/vif.js';
 import type { Port, Subnet, SubnetPool } from '../shared/neutron-types.js';
-import type { CoreContext } from './service-context.js';
+import { type CoreContext, allocatingLockKey } from './service-context.js';
 import { TAG_PORT_EXISTING, TAG_PORT_OWNED, idFromTags, idTags } from './tags.js';
 import { started } from '../../common/promises.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
@@ -87,7 +87,7 @@ export class Addresses implements AddressUseCases {
       }
       throw new NotFoundError(`no Neutron subnet exists for subnetpool ${pool.id} (${prefix}); create the Docker network first`);
     }
-    return allocate(ctx, subnet, address, mac, req.poolId);
+    return ctx.locks.run(allocatingLockKey(subnet.id), () => allocate(ctx, subnet, address, mac, req.poolId));
   }
 
   /**

@@ -15,7 +15,7 @@ import { DEVICE_OWNER, containerIfName } from '../shared/device-names.js';
 import { UNBOUND_PORT_NAME, endpointPortName } from './naming.js';
 import type { PortUpdate } from '../shared/neutron-api.js';
 import type { Port, Subnet } from '../shared/neutron-types.js';
-import type { CoreContext } from './service-context.js';
+import { type CoreContext, claimLockKey } from './service-context.js';
 import { TAG_PORT_OWNED, hasForeignIdTags, idFromTags, idTags } from './tags.js';
 import { assertBound, buildVif, unplugRef } from '../shared/vif.js';
 import { settle, started } from '../../common/promises.js';
@@ -40,7 +40,8 @@ export class Endpoints implements EndpointUseCases {
    */
   async createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResult> {
     const ctx = this.ctx;
-    return ctx.locks.run(`ep:${req.endpointId}`, async () => {
+    const claims = [req.address, req.addressIpv6].filter((a): a is string => !!a).map((a) => claimLockKey(splitAddress(a).ip));
+    return ctx.locks.runAll([`ep:${req.endpointId}`, ...claims], async () => {
       const pooled = await claimPoolPort(ctx, req);
       if (pooled !== undefined) return pooled;
       // The port look-up by EID does not depend on the network: it runs alongside the network look-up.

@@ -4,15 +4,15 @@
  * Docker would have called (DeleteEndpoint, ReleaseAddress, ReleasePool, DeleteNetwork), so every
  * ownership rule and lock applies unchanged. Dry run unless `apply`.
  */
-import { errorMessage, isNotFound } from '../../common/errors.js';
+import { isNotFound } from '../../common/errors.js';
 import type { AddressUseCases, EndpointUseCases, NetworkUseCases, PoolUseCases } from './libnetwork.js';
 import { isKuryrOwnedPool } from './lookups.js';
 import { NETWORK_NAME_PREFIX, SG_DESCRIPTION, UNBOUND_PORT_NAME } from './naming.js';
-import type { CoreContext } from './service-context.js';
+import { type CoreContext, allocatingPrefix, claimLockKey } from './service-context.js';
 import { TAG_POOL_HOST_PREFIX, poolHostTag } from './sharing.js';
 import { TAG_LH_PREFIX, TAG_PORT_EXISTING, TAG_PORT_OWNED, TAG_UH_PREFIX, hasIdTags, idFromTags } from './tags.js';
 import { isPoolPort } from '../port-pool/pool-tags.js';
-import { containerIfName } from '../shared/device-names.js';
+import { type Act as SharedAct, type GcFinding as SharedFinding, type GcOptions, collectOrphanPlugs, gcActor, graceClock } from '../shared/gc.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 import type { Network, Port, Subnet } from '../shared/neutron-types.js';
 
@@ -36,61 +36,20 @@ export interface DockerView {
 }
 
 export type GcKind = 'endpoint' | 'unclaimed-port' | 'network' | 'pool' | 'security-group' | 'plug';
-
-export interface GcFinding {
-  kind: GcKind;
-  /** Neutron port/network ID, or the host interface for a plug. */
-  id: string;
-  why: string;
-  outcome: 'would remove' | 'removed' | 'failed' | 'skipped';
-  error?: string;
-}
-
-export interface GcOptions {
-  apply: boolean;
-  /** A Neutron port untouched (`updated_at`) for less than this is left for the next round. */
-  graceMs: number;
-  /** When the daemon first saw each candidate without a Neutron timestamp; kept between rounds. */
-  firstSeen?: Map<string, number>;
-  /** Told about each finding as it is made (`kuryr gc` prints it at once: a long collection shows its progress). */
-  onFinding?: (f: GcFinding) => void;
-}
+export type { GcOptions };
+export type GcFinding = SharedFinding<GcKind>;
 
 /** Pods' ports that the Docker collector never looks at (port-pool members are recognised by `isPoolPort`). */
 const POD_PORT_TAG_PREFIXES = ['kuryr.cni.', 'kuryr.pod.'];
 
 export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docker: DockerView, opts: GcOptions): Promise<GcFinding[]> {
   const findings: GcFinding[] = [];
-  const record = (f: GcFinding): void => {
-    findings.push(f);
-    opts.onFinding?.(f);
-  };
-  const act = async (f: Omit<GcFinding, 'outcome'>, remove: () => Promise<void>): Promise<void> => {
-    if (!opts.apply) return record({ ...f, outcome: 'would remove' });
-    try {
-      await remove();
-      record({ ...f, outcome: 'removed' });
-      ctx.log.info({ kind: f.kind, id: f.id, why: f.why }, 'gc removed');
-    } catch (err) {
-      record({ ...f, outcome: 'failed', error: errorMessage(err) });
-      ctx.log.warn({ kind: f.kind, id: f.id, why: f.why, err: errorMessage(err) }, 'gc could not remove');
-    }
-  };
+  const act = gcActor<GcKind>(ctx.log, opts, findings);
   const skip = (f: Omit<GcFinding, 'outcome'>): void => {
-    record({ ...f, outcome: 'skipped' });
+    findings.push({ ...f, outcome: 'skipped' });
+    opts.onFinding?.({ ...f, outcome: 'skipped' });
   };
-  const looked = new Set<string>();
-  const old = (key: string, updatedAt: string | undefined): boolean => {
-    looked.add(key);
-    const now = ctx.now();
-    let since = updatedAt !== undefined ? Date.parse(updatedAt) : Number.NaN;
-    if (Number.isNaN(since)) {
-      const seen = opts.firstSeen?.get(key);
-      if (seen === undefined) opts.firstSeen?.set(key, now);
-      since = seen ?? (opts.firstSeen === undefined ? 0 : now);
-    }
-    return now - since >= opts.graceMs;
-  };
+  const { old, forget } = graceClock(() => ctx.now(), opts);
 
   const allNetworks = await ctx.neutron.listNetworks();
   await collectUntaggedNetworks(ctx, allNetworks, act, old);
@@ -117,7 +76,7 @@ export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docke
           removeEndpointPort(uc, did, eid, port, subnets),
         );
       } else if (isUnclaimed(port) && onlyHere && !port.fixedIps.some((f) => view.addresses.has(f.ipAddress))) {
-        if (!old(port.id, port.updatedAt)) continue;
+        if (inFlight(ctx, port) || !old(port.id, port.updatedAt)) continue;
         await act({ kind: 'unclaimed-port', id: port.id, why: `IPAM port ${port.fixedIps.map((f) => f.ipAddress).join(',')} never claimed by an endpoint of Docker network ${did.slice(0, 12)}` }, () =>
           releaseIps(uc, port, subnets),
         );
@@ -126,13 +85,12 @@ export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docke
   }
   await collectPools(ctx, uc, act, old);
   await collectExposedGroups(ctx, act);
-  await collectPlugs(ctx, act);
-  // forget candidates that are gone (removed, or in use again)
-  for (const key of opts.firstSeen?.keys() ?? []) if (!looked.has(key)) opts.firstSeen?.delete(key);
+  await collectOrphanPlugs(ctx, (plug) => plug.deviceId !== '' && ctx.locks.busy(`ep:${plug.deviceId}`), act);
+  forget();
   return findings;
 }
 
-type Act = (f: Omit<GcFinding, 'outcome'>, remove: () => Promise<void>) => Promise<void>;
+type Act = SharedAct<GcKind>;
 
 /** A Docker network dockerd no longer knows: Docker's own teardown, when this host is its only holder. */
 async function collectNetwork(
@@ -214,28 +172,6 @@ async function collectExposedGroups(ctx: CoreContext, act: Act): Promise<void> {
   }
 }
 
-/** Plugs (OVS ports with owner=kuryr, tap veths) whose Neutron port is gone or bound to another host. */
-async function collectPlugs(ctx: CoreContext, act: Act): Promise<void> {
-  for (const plug of await ctx.binder.listPlugged()) {
-    if (plug.deviceId !== '' && ctx.locks.busy(`ep:${plug.deviceId}`)) continue;
-    let why: string | undefined;
-    try {
-      const port = await ctx.neutron.getPort(plug.portId);
-      if (port.hostId !== '' && port.hostId !== ctx.hostId) why = `its Neutron port ${plug.portId} is bound to ${port.hostId}`;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      why = `its Neutron port ${plug.portId} no longer exists`;
-    }
-    if (why === undefined) continue;
-    await act({ kind: 'plug', id: plug.hostIfName, why }, () =>
-      ctx.binder.unplug(
-        { portId: plug.portId, hostIfName: plug.hostIfName, containerIfName: containerIfName(plug.portId), vifType: plug.kind === 'ovs' ? 'ovs' : 'tap', vifDetails: {}, networkId: '' },
-        null,
-      ),
-    );
-  }
-}
-
 async function removeEndpointPort(uc: DockerUseCases, did: string, eid: string, port: Port, subnets: Subnet[]): Promise<void> {
   await uc.endpoints.deleteEndpoint({ networkId: did, endpointId: eid });
   await releaseIps(uc, port, subnets);
@@ -271,6 +207,14 @@ function endpointIdOf(port: Port): string | undefined {
 /** A port the teardown removes: an endpoint of this host, an unclaimed IPAM port, or a user port (released, kept). */
 function removable(ctx: CoreContext, port: Port): boolean {
   return (endpointIdOf(port) !== undefined && port.hostId === ctx.hostId) || isUnclaimed(port) || port.tags.includes(TAG_PORT_EXISTING);
+}
+
+/**
+ * An IPAM port a running call still works on: a CreateEndpoint claiming its address, or (untagged) a
+ * RequestAddress on its subnet that has not tagged its new port yet.
+ */
+function inFlight(ctx: CoreContext, port: Port): boolean {
+  return port.fixedIps.some((f) => ctx.locks.busy(claimLockKey(f.ipAddress)) || (port.tags.length === 0 && ctx.locks.busyPrefix(allocatingPrefix(f.subnetId))));
 }
 
 /** Made by RequestAddress and never bound by a CreateEndpoint. */

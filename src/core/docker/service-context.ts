@@ -3,6 +3,8 @@
  * configuration and the tag capability flags probed at start. No Docker state is kept
  * beyond `cache`, whose entries Neutron also holds.
  */
+import { randomUUID } from 'node:crypto';
+import { normalizeIp } from '../../common/cidr.js';
 import type { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/log.js';
 import type { Binder } from '../shared/binder.js';
@@ -47,7 +49,7 @@ export interface CoreContext {
   log: Logger;
   options: LibnetworkOptions;
   flags: TagFlags;
-  /** Per-key serialization: `net:<DID>`, `ep:<EID>`, `pool:<cidr>`, `poolid:<id>`, `default-pool:<v>`. */
+  /** Per-key serialization: `net:<DID>`, `ep:<EID>`, `claim:<ip>` (claimLockKey), `allocating:<subnet>:…` (allocatingLockKey), `pool:<cidr>`, `poolid:<id>`, `default-pool:<v>`. */
   locks: KeyedMutex;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
@@ -65,4 +67,32 @@ export interface CoreContext {
   pendingPools: Map<string, number>;
   /** The name dockerd knows a network ID by (error messages only); absent when dockerd is not reachable. */
   dockerNetworkName?: ((did: string) => Promise<string | undefined>) | undefined;
+}
+
+/**
+ * The key CreateEndpoint holds for each address it claims, for as long as it runs: until its PUT binds the
+ * IPAM port, that port still looks unclaimed, and with Neutron slow (RabbitMQ down: a PUT waits 30 s and is
+ * retried) that can outlast the collector's grace period. The collector leaves a port alone while its key is held.
+ */
+export function claimLockKey(ip: string): string {
+  try {
+    return `claim:${normalizeIp(ip)}`;
+  } catch {
+    return `claim:${ip}`; // an invalid address is refused later; its key just matches nothing
+  }
+}
+
+/** What every RequestAddress making a port on `subnetId` holds a key starting with. */
+export function allocatingPrefix(subnetId: string): string {
+  return `allocating:${subnetId}:`;
+}
+
+/**
+ * A key of its own for one RequestAddress making a port (so concurrent ones do not wait on each other): the
+ * port is untagged until RequestAddress tags it, and with Neutron slow (RabbitMQ down: the create itself
+ * waits) it can look like a leftover of a killed RequestAddress. The collector leaves untagged ports of a
+ * subnet alone while one is held.
+ */
+export function allocatingLockKey(subnetId: string): string {
+  return `${allocatingPrefix(subnetId)}${randomUUID()}`;
 }

@@ -72,6 +72,14 @@ export interface NetnsInspector {
   inspect(netnsPath: string, ifName: string): Promise<NetnsLinkState | null>;
   /** MAC of a host-netns link, `undefined` when absent (for the result's host interface). */
   hostMac(ifName: string): Promise<string | undefined>;
+  /** The host netns's veths, for the garbage collector. */
+  hostVeths(): Promise<HostVeth[]>;
+}
+
+/** A veth of the host netns; `peerInHost` when its other end is in the host netns too (not in a pod's). */
+export interface HostVeth {
+  name: string;
+  peerInHost: boolean;
 }
 
 /** Health of what ADD needs, for STATUS. Each throws when its service cannot be used. */

@@ -23,7 +23,9 @@ import type {
   PodDelRequest, PodNetworkOptions,
 } from './pod-model.js';
 import { NamespaceNetworks } from './namespace-networks.js';
-import { attachmentTags, isAttachment, nodeTag, POD_ANNOTATIONS, podDeviceId, podPlacement, podPortName, podPortTags, tag, TAG_CID, TAG_NET, tagValue } from './pod-tags.js';
+import { attachmentTags, isAttachment, nodeTag, POD_ANNOTATIONS, podDeviceId, podPlacement, podPortName, podPortTags, tag, TAG_CID, TAG_NET, TAG_POD_UID, tagValue } from './pod-tags.js';
+import { collectPodGarbage, type PodGcFinding } from './pod-garbage.js';
+import type { GcOptions } from '../shared/gc.js';
 import type { PodPools } from './pod-pools.js';
 import { DEFAULT_MTU, assertBound, buildVif, unplugRef } from '../shared/vif.js';
 
@@ -245,6 +247,41 @@ export class PodNetworkService {
     await this.releaseNamespaceNetworks(ports.filter((p) => report.removed.includes(p.id)).map((p) => p.networkId));
     if (report.removed.length > 0) this.log.info({ network, removed: report.removed }, 'GC removed stale pod ports');
     return report;
+  }
+
+  /** The reconciler's round: this node's pod ports that no pod uses, removed as DEL would (pod-garbage.ts). */
+  collectGarbage(opts: GcOptions): Promise<PodGcFinding[]> {
+    const { neutron, binder, inspector, options } = this.deps;
+    const keys = (port: Port) => {
+      const uid = tagValue(port.tags, TAG_POD_UID);
+      const cid = tagValue(port.tags, TAG_CID);
+      // an untagged port's device_id is the pod UID, else the container id (podDeviceId)
+      return uid !== undefined ? [`pod:${uid}`] : cid !== undefined ? [`cid:${cid}`] : [`pod:${port.deviceId}`, `cid:${port.deviceId}`];
+    };
+    return collectPodGarbage(
+      {
+        neutron,
+        binder,
+        hostVeths: () => inspector.hostVeths(),
+        hostId: options.hostId,
+        podNetworkIds: async () => {
+          const ids = options.podSubnetIds.length > 0 ? options.podSubnetIds : options.podSubnetId ? [options.podSubnetId] : [];
+          return new Set((await Promise.all(ids.map((id) => this.subnetAndNetwork(id)))).map((f) => f.network.id));
+        },
+        pods: {
+          // a container id tag holds only its first 40 characters: any key starting so is this pod's
+          busy: (port) => keys(port).some((k) => this.locks.busyPrefix(k)),
+          remove: (port) =>
+            this.locks.run(keys(port)[0]!, async () => {
+              await this.removePort(port, null);
+              await this.releaseNamespaceNetworks([port.networkId]);
+            }),
+        },
+        now: () => this.now(),
+        log: this.log,
+      },
+      opts,
+    );
   }
 
   /** Namespace subnet mode: the networks of removed pod ports go if no pod is left on them, on any node. */

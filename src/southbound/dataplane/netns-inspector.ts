@@ -1,8 +1,8 @@
-/** Reads what an interface looks like inside a netns, for CNI CHECK. */
+/** Reads what an interface looks like inside a netns (CNI CHECK) and the host's veths (the garbage collector). */
 import { readFile } from 'node:fs/promises';
-import type { NetnsInspector, NetnsLinkState } from '../../core/pod/pod-model.js';
+import type { HostVeth, NetnsInspector, NetnsLinkState } from '../../core/pod/pod-model.js';
 import type { Exec } from './exec.js';
-import { netnsFile } from './ip.js';
+import { listLinks, netnsFile } from './ip.js';
 
 interface IpAddrJson { ifname: string; mtu: number; address: string; addr_info?: Array<{ family: string; local: string; prefixlen: number; scope?: string }> }
 interface IpRouteJson { dst: string; gateway?: string }
@@ -25,6 +25,11 @@ export class IpNetnsInspector implements NetnsInspector {
 
   async hostMac(ifName: string): Promise<string | undefined> {
     return readFile(`/sys/class/net/${ifName}/address`, 'utf8').then((s) => s.trim(), () => undefined);
+  }
+
+  /** `ip -json link show type veth`: a peer in the same netns is named in `link`, one elsewhere has `link_netnsid`. */
+  async hostVeths(): Promise<HostVeth[]> {
+    return (await listLinks(this.exec, 'veth')).map((l) => ({ name: l.ifname, peerInHost: l.link !== undefined && l.link_netnsid === undefined }));
   }
 }
 

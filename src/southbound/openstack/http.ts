@@ -171,13 +171,16 @@ export class OpenStackHttp {
         this.logger.debug({ method: req.method, url: safeUrl(req.url), code, ms: Date.now() - started, attempt }, 'openstack http failed');
         if (!code || !CONNECTION_ERROR_CODES.has(code)) throw err;
         lastError = err;
+        // No answer within timeoutMs: asking again would wait as long again, past what our callers wait
+        // (kubelet gives a whole CNI ADD 2 min); neutron-server stalled on RabbitMQ answers no sooner.
+        if (TIMEOUT_CODES.has(code)) break;
       }
     }
     const code = errorCode(lastError);
-    const suffix = tries > 1 ? ` after ${tries} attempts` : '';
     if (code && TIMEOUT_CODES.has(code)) {
-      throw new TimeoutError(`failed to ${where}: no answer within ${this.timeoutMs} ms${suffix}`, { cause: lastError });
+      throw new TimeoutError(`failed to ${where}: no answer within ${this.timeoutMs} ms`, { cause: lastError });
     }
+    const suffix = tries > 1 ? ` after ${tries} attempts` : '';
     throw new UnavailableError(`failed to ${where}: ${code ?? 'connection error'}${suffix}`, { cause: lastError });
   }
 

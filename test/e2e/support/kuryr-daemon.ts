@@ -76,6 +76,11 @@ export class KuryrDaemon {
 
   async start(): Promise<void> {
     if (this.socketPath === DEFAULT_SOCKET || this.opts.stopsMainJob === true) await stopMainJobDaemon();
+    // another daemon still serving the socket (an earlier test's, shutting down or left behind) would answer
+    // in our child's place and the test would silently exercise that one
+    await waitFor(`${this.socketPath} to be free`, async () => !(existsSync(this.socketPath) && (await this.activate())), 15_000, 200).catch(() => {
+      throw new Error(`${this.socketPath} is served by another process (ss -xlp | grep ${this.socketPath}); not starting a second daemon behind it`);
+    });
     const out = openSync(this.logPath, 'a');
     const cmd = kuryrArgv(this.opts.runtime ?? 'tsx', ['serve', 'docker', '--config-file', this.confPath]);
     const argv = this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns, ...cmd] : cmd;

@@ -1,10 +1,11 @@
 /**
- * Runs the garbage collector once at start-up and then every `intervalMs`, never two rounds at
- * once; `stop()` waits for a running round so shutdown does not cut a removal in half.
+ * Runs a daemon's garbage collector (the Docker driver's, the CNI daemon's) once at start-up and then
+ * every `intervalMs`, never two rounds at once; `stop()` waits for a running round so shutdown does
+ * not cut a removal in half.
  */
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import type { GcFinding } from './garbage.js';
+import type { GcFinding } from './gc.js';
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
