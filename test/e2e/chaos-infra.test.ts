@@ -57,6 +57,9 @@ interface Outcome {
 }
 
 test('chaos: neutron-server, Keystone and RabbitMQ fail under our daemons', { timeout: 15 * 60_000 }, async (t) => {
+  // Stopping neutron-server and RabbitMQ can leave Neutron's DHCP agent backing off its RPCs for up to 10 min
+  // (it then holds every new port DOWN), which breaks the files that run after this one: run it on demand only.
+  if (process.env.KURYR_CHAOS_INFRA !== '1') return void t.skip('set KURYR_CHAOS_INFRA=1: it may leave the DHCP agent backing off for minutes');
   const skip = await DockerE2e.skipReason();
   if (skip) return void t.skip(skip);
   if (!existsSync(KURYR_CNI)) return void t.skip('run bash scripts/cni-runtimes.sh up first');
