@@ -69,6 +69,23 @@ test('shim: a kuryr_socket that is not an absolute path is a config error naming
   assert.match((JSON.parse(gone.stdout) as { msg: string }).msg, /not reachable at \/nonexistent\/kuryr\.sock \(kuryr_socket\)/);
 });
 
+test('shim: with no daemon listening, an empty stdin and an unset kuryr_socket are still named in the error', async () => {
+  const env = { CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_NETNS: '/' };
+  for (const command of ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC']) {
+    for (const stdin of ['', ' ', '\n']) {
+      const out = JSON.parse((await runShim({ ...env, CNI_COMMAND: command }, stdin)).stdout) as { code: number; msg: string };
+      assert.equal(out.code, 6, `${command} ${JSON.stringify(stdin)}`);
+      assert.match(out.msg, /network configuration on stdin is empty/);
+    }
+  }
+  assert.equal((await runShim({ CNI_COMMAND: 'VERSION' }, '')).exitCode, 0);
+  // the default socket is not served in this test process's namespace unless a daemon runs on this host
+  const r = await runShim({ ...env, CNI_COMMAND: 'DEL' }, JSON.stringify({ cniVersion: '1.0.0', name: 'n' }));
+  if (r.exitCode === 1 && (JSON.parse(r.stdout) as { code: number }).code === 11) {
+    assert.match((JSON.parse(r.stdout) as { msg: string }).msg, /the default socket: kuryr_socket is not set/);
+  }
+});
+
 test('shim: stdin is forwarded as written; a configuration the daemon refuses as too large is code 7', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kuryr-cni-shim-'));
   const socket = join(dir, 'cni.sock');

@@ -35,6 +35,9 @@ export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<Sh
   const command = env.CNI_COMMAND;
   if (!command) return fail(CNI_CODES.invalidEnv, 'CNI_COMMAND is not set');
   if (command === 'VERSION') return { stdout: `${JSON.stringify(versionReply(cniVersion))}\n`, exitCode: 0 };
+  // Every other command needs the network configuration; saying so here keeps the answer the same whether
+  // or not the daemon is up.
+  if (stdin.trim() === '') return fail(CNI_CODES.decodeFailure, `network configuration on stdin is empty; ${command} needs it`);
 
   // Only an absolute path is a unix socket to node:http: an empty string would mean TCP to localhost:80.
   const configured = config[SOCKET_CONFIG_KEY] ?? undefined;
@@ -46,12 +49,12 @@ export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<Sh
   for (const key of CNI_ENV_KEYS) if (env[key] !== undefined) forwarded[key] = env[key];
   // The configuration goes on as the runtime wrote it (a DaemonRequest in JSON): serialising the parsed
   // value again would overflow the stack on deeply nested input and could change numbers.
-  const payload = `{"env":${JSON.stringify(forwarded)},"config":${stdin.trim() === '' ? '{}' : stdin}}`;
+  const payload = `{"env":${JSON.stringify(forwarded)},"config":${stdin}}`;
   let reply: { status: number; body: string };
   try {
     reply = await post(socketPath, payload);
   } catch (err) {
-    const from = configured === undefined ? 'the default socket' : SOCKET_CONFIG_KEY;
+    const from = configured === undefined ? `the default socket: ${SOCKET_CONFIG_KEY} is not set in the network configuration` : SOCKET_CONFIG_KEY;
     return fail(CNI_CODES.tryAgainLater, `kuryr-daemon is not reachable at ${socketPath} (${from}): ${(err as Error).message}`);
   }
   let body: unknown;
