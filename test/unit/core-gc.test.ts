@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DockerNetworkView, DockerView } from '../../src/core/docker/garbage.js';
+import { poolTag } from '../../src/core/port-pool/pool-tags.js';
 import { FakeNeutron } from '../fakes/fake-neutron.js';
-import { type Harness, choices, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, randomMac } from './core-helpers.js';
+import { HOST, type Harness, choices, dockerNetworkCreate, hexId, ipOf, macOption, makeHarness, randomMac } from './core-helpers.js';
 
 /** dockerd's view: the networks it knows, with their endpoints and addresses. */
 class FakeDocker implements DockerView {
@@ -218,6 +219,40 @@ describe('kuryr gc', () => {
     assert.deepEqual(found.map((f) => [f.outcome, f.kind]), [['skipped', 'network']]);
     assert.match(found[0]!.why, new RegExp(`port ${stray.id} .* is not one the collector may remove`));
     assert.deepEqual(kuryrState(h.neutron), { nets: 1, subnets: 1, pools: 1, ports: 1 });
+  });
+
+  test("free pool ports of this host on a forgotten network go first, then the network; another host's keep it", async () => {
+    const h = await makeHarness();
+    const did = hexId();
+    await dockerNetworkCreate(h, { did, subnet: '10.31.0.0/24', gateway: '10.31.0.1' });
+    const subnet = [...h.neutron.subnets.values()][0]!;
+    const mine = poolTag('docker', HOST);
+    const pool = (name: string, tags: string[]) => h.neutron.createPort({ networkId: subnet.networkId, name, tags, deviceOwner: 'compute:kuryr', hostId: HOST, fixedIps: [{ subnetId: subnet.id }] });
+    // a batch POSTed when `docker network rm` came: one with its tag written, one killed before that
+    const tagged = await pool(mine, [mine]);
+    const untagged = await pool(mine, []);
+    for (const p of h.neutron.ports.values()) p.updatedAt = LONG_AGO;
+    const young = await pool(mine, [mine]);
+    h.neutron.ports.get(young.id)!.updatedAt = new Date().toISOString();
+    const first = await h.service.collectGarbage(new FakeDocker(), GRACE);
+    assert.deepEqual(first.map((f) => [f.outcome, f.kind]), [['skipped', 'network']], 'a port touched within the grace keeps the whole network');
+    assert.ok(h.neutron.ports.has(tagged.id) && h.neutron.ports.has(untagged.id));
+
+    h.neutron.ports.get(young.id)!.updatedAt = LONG_AGO;
+    const found = await h.service.collectGarbage(new FakeDocker(), GRACE);
+    assert.deepEqual(found.map((f) => [f.outcome, f.kind]), [['removed', 'pool-ports'], ['removed', 'network']]);
+    assert.deepEqual(kuryrState(h.neutron), { nets: 0, subnets: 0, pools: 0, ports: 0 });
+
+    const other = await makeHarness();
+    const did2 = hexId();
+    await dockerNetworkCreate(other, { did: did2, subnet: '10.32.0.0/24', gateway: '10.32.0.1' });
+    const subnet2 = [...other.neutron.subnets.values()][0]!;
+    const theirs = poolTag('docker', 'other-host');
+    await other.neutron.createPort({ networkId: subnet2.networkId, name: theirs, tags: [theirs], deviceOwner: 'compute:kuryr', hostId: 'other-host', fixedIps: [{ subnetId: subnet2.id }] });
+    for (const p of other.neutron.ports.values()) p.updatedAt = LONG_AGO;
+    const kept = await other.service.collectGarbage(new FakeDocker(), GRACE);
+    assert.deepEqual(kept.map((f) => [f.outcome, f.kind]), [['skipped', 'network']]);
+    assert.deepEqual(kuryrState(other.neutron), { nets: 1, subnets: 1, pools: 1, ports: 1 });
   });
 
   test('a plug whose Neutron port is gone is removed; plugs of live ports stay', async () => {

@@ -155,6 +155,24 @@ describe('port pools', () => {
     assert.equal(poolPorts(neutron).length, 0, 'a port returned to a drained pool is deleted');
   });
 
+  test('a drain while a refill and a `kuryr pool fill` are mid-POST waits for both batches and leaves no port', async () => {
+    const { neutron, parking, pools } = await world({ sizing: { min: 2, max: 10, batch: 2 } });
+    const spec = await network(neutron);
+    let release!: () => void;
+    const hung = new Promise<void>((r) => (release = r));
+    const real = neutron.createPorts.bind(neutron);
+    neutron.createPorts = async (bodies) => (await hung, real(bodies));
+    pools.ensure(spec); // a refill batch, waiting on its POST
+    const filling = pools.fill(spec.key, 2); // the CLI's batch, waiting too
+    await new Promise((r) => setTimeout(r, 5));
+    const draining = pools.drain(spec.key);
+    release();
+    await Promise.all([filling, draining]);
+    await pools.idle();
+    assert.deepEqual([...neutron.ports.values()].filter((p) => p.name === poolTag('docker', HOST)), [], 'no pool port outlives the drain');
+    assert.deepEqual([...parking.links.keys()], []);
+  });
+
   test('a restart adopts parked ports, re-plugs ports without devices, removes stray links, reports taken ports', async () => {
     const { neutron, parking, pools } = await world({ sizing: { min: 0, max: 10, batch: 4 } });
     const spec = await network(neutron);

@@ -11,7 +11,7 @@ import { NETWORK_NAME_PREFIX, SG_DESCRIPTION, UNBOUND_PORT_NAME } from './naming
 import { type CoreContext, allocatingPrefix, claimLockKey } from './service-context.js';
 import { TAG_POOL_HOST_PREFIX, poolHostTag } from './sharing.js';
 import { TAG_LH_PREFIX, TAG_PORT_EXISTING, TAG_PORT_OWNED, TAG_UH_PREFIX, hasIdTags, idFromTags } from './tags.js';
-import { isPoolPort } from '../port-pool/pool-tags.js';
+import { isPoolPort, poolTag } from '../port-pool/pool-tags.js';
 import { type Act as SharedAct, type GcFinding as SharedFinding, type GcOptions, collectOrphanPlugs, gcActor, graceClock } from '../shared/gc.js';
 import { deleteIgnoringMissing } from '../shared/neutron-deletes.js';
 import type { Network, Port, Subnet } from '../shared/neutron-types.js';
@@ -35,7 +35,7 @@ export interface DockerView {
   network(id: string): Promise<DockerNetworkView | null>;
 }
 
-export type GcKind = 'endpoint' | 'unclaimed-port' | 'network' | 'pool' | 'security-group' | 'plug';
+export type GcKind = 'endpoint' | 'unclaimed-port' | 'pool-ports' | 'network' | 'pool' | 'security-group' | 'plug';
 export type { GcOptions };
 export type GcFinding = SharedFinding<GcKind>;
 
@@ -57,7 +57,9 @@ export async function collectGarbage(ctx: CoreContext, uc: DockerUseCases, docke
   for (const net of networks) {
     const did = fullDid(net);
     if (did === undefined) continue;
-    const [view, ports, subnets] = await Promise.all([docker.network(did), ctx.neutron.listPorts({ networkId: net.id }), ctx.neutron.listSubnets({ networkId: net.id })]);
+    const [view, listed, subnets] = await Promise.all([docker.network(did), ctx.neutron.listPorts({ networkId: net.id }), ctx.neutron.listSubnets({ networkId: net.id })]);
+    let ports = listed;
+    if (view === null && (await collectFreePoolPorts(ctx, net, did, ports, act, old)) && opts.apply) ports = await ctx.neutron.listPorts({ networkId: net.id });
     const holders = await poolHolders(ctx, subnets);
     // A kuryr network without subnets never served a Docker network (a CreateNetwork cut short): nobody's.
     const unfinished = subnets.length === 0 && net.name.startsWith(NETWORK_NAME_PREFIX);
@@ -124,6 +126,27 @@ async function collectNetwork(
     for (const poolId of new Set(subnets.map((s) => s.subnetpoolId).filter((p): p is string => !!p))) await uc.pools.releasePool(poolId);
     await uc.networks.deleteNetwork(did);
   });
+}
+
+/**
+ * Free pool ports of this host's Docker pools on a network dockerd no longer knows: a batch that was
+ * being created when the network was removed or the daemon stopped. Nothing can claim them any more,
+ * and they hold the subnet, so the network could never go. Ports of another host, of the pods'
+ * pools, or touched within the grace period stay. Answers whether any was found.
+ */
+async function collectFreePoolPorts(ctx: CoreContext, net: Network, did: string, ports: Port[], act: Act, old: (key: string, updatedAt: string | undefined) => boolean): Promise<boolean> {
+  const tag = poolTag('docker', ctx.hostId);
+  const free = ports.filter((p) => p.name === tag || p.tags.includes(tag));
+  if (free.length === 0 || ctx.locks.busy(`net:${did}`)) return false;
+  // every port is checked, so each one's grace clock runs from this round on
+  const settled = free.map((p) => old(p.id, p.updatedAt)).every(Boolean);
+  if (!settled) return false;
+  await act({ kind: 'pool-ports', id: net.id, why: `${free.length} free pool port(s) of this host on Docker network ${did.slice(0, 12)}, which dockerd no longer knows` }, async () => {
+    // With pools on, the pool manager also removes their devices; otherwise the plug collector does.
+    if (ctx.pools !== undefined) await ctx.pools.drain(ctx, net.id);
+    else for (const p of free) await deleteIgnoringMissing(() => ctx.neutron.deletePort(p.id));
+  });
+  return true;
 }
 
 /**

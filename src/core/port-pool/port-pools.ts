@@ -205,7 +205,8 @@ export class PortPools {
     if (pool !== undefined) {
       pool.closed = true;
       await pool.filling;
-      while (pool.preparing > 0) await Promise.allSettled([...this.background]);
+      // every batch is background work: when it is done, nothing is preparing any more
+      while (pool.preparing > 0 && this.background.size > 0) await Promise.allSettled([...this.background]);
       for (const pp of pool.ready.splice(0)) {
         await this.discard(pp);
         deleted++;
@@ -233,7 +234,8 @@ export class PortPools {
     let left = count;
     while (left > 0) {
       const n = Math.min(left, Math.max(1, this.deps.sizing.batch));
-      await this.grow(pool, n);
+      // tracked, so a drain meanwhile waits for this batch too
+      await this.track(this.grow(pool, n));
       left -= n;
     }
     return pool.ready.length - before;
