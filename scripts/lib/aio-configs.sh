@@ -61,6 +61,11 @@ notify_nova_on_port_data_changes = false
 global_physnet_mtu = 1500
 dhcp_agents_per_network = 1
 agent_down_time = 30
+# The agents double an RPC's timeout each time one times out (up to 600 s by default) and keep it until they
+# restart: after a neutron-server restart a lost call then held new ports DOWN for over 5 min. On one host
+# a call that takes 15 s is lost, so bound the wait (and with it the recovery time) at 30 s.
+rpc_response_timeout = 15
+rpc_response_max_timeout = 30
 debug = false
 [agent]
 root_helper =

@@ -34,17 +34,34 @@ test('ADD result per cniVersion (table-driven)', () => {
 });
 
 const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'abc123', CNI_NETNS: '/var/run/netns/x', CNI_IFNAME: 'eth0', CNI_ARGS: 'K8S_POD_UID=u1;IgnoreUnknown=1;K8S_POD_NAME=web;K8S_POD_NAMESPACE=demo' };
-const config = { cniVersion: '1.0.0', name: 'kuryr', runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'openstack.org/kuryr-pod-subnet': 's1', n: 5 } } };
+const SUBNET_ID = '5b0f5c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f';
+const config = { cniVersion: '1.0.0', name: 'kuryr', runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'openstack.org/kuryr-pod-subnet': SUBNET_ID, n: 5 } } };
 
 test('decodeCall reads pod identity from CNI_ARGS in any order and annotations from runtimeConfig', () => {
   const c = decodeCall({ env, config });
   assert.deepEqual(c.pod, { namespace: 'demo', name: 'web', uid: 'u1' });
-  assert.deepEqual(c.annotations, { 'openstack.org/kuryr-pod-subnet': 's1' });
+  assert.deepEqual(c.annotations, { 'openstack.org/kuryr-pod-subnet': SUBNET_ID });
   assert.equal(c.network, 'kuryr');
   const podman = decodeCall({ env: { ...env, CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=app' }, config: { cniVersion: '1.0.0', name: 'n' } });
   assert.deepEqual(podman.pod, { namespace: undefined, name: 'app', uid: undefined });
   const bare = decodeCall({ env: { ...env, CNI_ARGS: '' }, config });
   assert.equal(bare.pod.name, 'abc123', 'no K8S_POD_NAME: the container id names the port');
+});
+
+test('the kuryr pod annotations must hold Neutron IDs: ADD and CHECK fail naming the annotation, DEL drops the value', () => {
+  const annotated = (a: Record<string, string>) => ({ ...config, runtimeConfig: { 'io.kubernetes.cri.pod-annotations': a } });
+  for (const [key, value] of [
+    ['openstack.org/kuryr-pod-subnet', '../../networks'],
+    ['openstack.org/kuryr-pod-subnet', 's1'],
+    ['openstack.org/kuryr-pod-security-groups', `${SUBNET_ID},x?y=1`],
+  ] as const) {
+    for (const command of ['ADD', 'CHECK']) {
+      assert.throws(() => decodeCall({ env: { ...env, CNI_COMMAND: command }, config: annotated({ [key]: value }) }), (e: unknown) => e instanceof CniError && e.code === 7 && e.message.includes(key));
+    }
+    assert.deepEqual(decodeCall({ env: { ...env, CNI_COMMAND: 'DEL' }, config: annotated({ [key]: value }) }).annotations, {});
+  }
+  const fine = { 'openstack.org/kuryr-pod-subnet': ` ${SUBNET_ID} `, 'openstack.org/kuryr-pod-security-groups': `${SUBNET_ID}, ${SUBNET_ID.toUpperCase()},` };
+  assert.deepEqual(decodeCall({ env, config: annotated(fine) }).annotations, fine);
 });
 
 test('decodeCall rejects bad calls with CNI codes (table-driven)', () => {

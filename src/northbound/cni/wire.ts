@@ -4,6 +4,7 @@
  */
 import { InvalidInputError } from '../../common/errors.js';
 import type { PodAttachment, PodRef } from '../../core/pod/pod-model.js';
+import { POD_ANNOTATIONS } from '../../core/pod/pod-tags.js';
 import { CNI_CODES, SUPPORTED_VERSIONS, type DaemonRequest } from './protocol.js';
 
 /** A CNI error raised by the adapter itself, with its spec code. */
@@ -68,7 +69,7 @@ export function decodeCall(body: unknown): DecodedCall {
     const field = taggable(network) ? 'CNI_IFNAME' : 'network configuration "name"';
     throw new CniError(field === 'CNI_IFNAME' ? CNI_CODES.invalidEnv : CNI_CODES.invalidConfig, `${field} has characters a Neutron tag cannot store (outside Unicode's basic plane)`);
   }
-  return { command: command as CniCommand, cniVersion, network, containerId, netns, ifName, untaggable, pod, annotations: podAnnotations(config), config };
+  return { command: command as CniCommand, cniVersion, network, containerId, netns, ifName, untaggable, pod, annotations: podAnnotations(config, command === 'ADD' || command === 'CHECK'), config };
 }
 
 /** `K=V;K=V` → map; later keys win; a pair without `=` is an error (`IgnoreUnknown` is just a key). */
@@ -83,14 +84,32 @@ export function parseCniArgs(text: string): Record<string, string> {
   return out;
 }
 
-/** Pod annotations from `runtimeConfig` (key matched case-insensitively; only string values). */
-function podAnnotations(config: Record<string, unknown>): Record<string, string> {
+const NEUTRON_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Pod annotations from `runtimeConfig` (key matched case-insensitively; only string values). The
+ * kuryr ones name Neutron IDs that go into Neutron URLs: for ADD and CHECK (`strict`) a value that is
+ * not an ID (or a comma-separated list of them) is a config error naming the annotation; other
+ * commands do not use them and drop such a value.
+ */
+function podAnnotations(config: Record<string, unknown>, strict: boolean): Record<string, string> {
   const rc = config.runtimeConfig;
   if (typeof rc !== 'object' || rc === null) return {};
   const entry = Object.entries(rc).find(([k]) => k.toLowerCase() === POD_ANNOTATIONS_CAPABILITY);
   const value = entry?.[1];
   if (typeof value !== 'object' || value === null) return {};
-  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const out = Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const checks: Array<[string, (v: string) => boolean, string]> = [
+    [POD_ANNOTATIONS.subnet, (v) => v.trim() === '' || NEUTRON_ID_RE.test(v.trim()), 'a Neutron subnet ID (a UUID)'],
+    [POD_ANNOTATIONS.securityGroups, (v) => v.split(',').every((g) => g.trim() === '' || NEUTRON_ID_RE.test(g.trim())), 'a comma-separated list of Neutron security group IDs (UUIDs)'],
+  ];
+  for (const [key, valid, what] of checks) {
+    const v = out[key];
+    if (v === undefined || valid(v)) continue;
+    if (strict) throw new CniError(CNI_CODES.invalidConfig, `pod annotation ${key} ${JSON.stringify(v.slice(0, 200))} is not ${what}`);
+    delete out[key];
+  }
+  return out;
 }
 
 /** Valid attachments of a GC call (`cni.dev/valid-attachments`, or the 1.1.0 tag's `cni.dev/attachments`). */
