@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
+import { type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/common/log.js';
 import { isNetnsPath, startCniServer } from '../../src/northbound/cni/server.js';
@@ -83,6 +84,27 @@ test('shim: with no daemon listening, an empty stdin and an unset kuryr_socket a
   const r = await runShim({ ...env, CNI_COMMAND: 'DEL' }, JSON.stringify({ cniVersion: '1.0.0', name: 'n' }));
   if (r.exitCode === 1 && (JSON.parse(r.stdout) as { code: number }).code === 11) {
     assert.match((JSON.parse(r.stdout) as { msg: string }).msg, /the default socket: kuryr_socket is not set/);
+  }
+});
+
+test('shim: a daemon that accepts and never answers is given up after kuryr_timeout (code 11, naming it); a bad kuryr_timeout is code 7', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kuryr-cni-shim-'));
+  const socket = join(dir, 'mute.sock');
+  const held: Socket[] = [];
+  const mute = createServer((c) => void held.push(c)); // reads nothing, answers nothing
+  await new Promise<void>((r) => mute.listen(socket, r));
+  t.after(() => { for (const c of held) c.destroy(); mute.close(); rmSync(dir, { recursive: true, force: true }); });
+  const env = { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0' };
+  const started = Date.now();
+  const r = await runShim(env, JSON.stringify({ cniVersion: '1.0.0', name: 'n', kuryr_socket: socket, kuryr_timeout: 0.3 }));
+  const out = JSON.parse(r.stdout) as { code: number; msg: string };
+  assert.equal(out.code, 11, r.stdout);
+  assert.match(out.msg, /did not answer within 0.3 s \(kuryr_timeout\)/);
+  assert.ok(Date.now() - started < 10_000, 'it returned: the runtime is not held forever');
+  for (const bad of [0, -1, '5', 3601, [1]]) {
+    const b = JSON.parse((await runShim(env, JSON.stringify({ cniVersion: '1.0.0', name: 'n', kuryr_socket: socket, kuryr_timeout: bad }))).stdout) as { code: number; msg: string };
+    assert.equal(b.code, 7, JSON.stringify(bad));
+    assert.match(b.msg, /^kuryr_timeout must be a number of seconds/);
   }
 });
 

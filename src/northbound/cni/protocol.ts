@@ -12,6 +12,15 @@ export const DEFAULT_DAEMON_SOCKET = '/run/kuryr/cni.sock';
 /** Conflist key naming the daemon's unix socket. */
 export const SOCKET_CONFIG_KEY = 'kuryr_socket';
 
+/**
+ * Conflist key: how long (seconds) the shim waits for the daemon's answer before it gives up with
+ * "try again later". A daemon that accepts the connection and never answers must not hang the runtime.
+ */
+export const TIMEOUT_CONFIG_KEY = 'kuryr_timeout';
+
+/** Default of `kuryr_timeout`: above the daemon's own worst case (Neutron timeouts plus the ACTIVE wait). */
+export const DEFAULT_TIMEOUT_S = 300;
+
 /** The one daemon method: `POST /Cni.Exec` with a `DaemonRequest`, answered 200 with the plugin's stdout object (or `{}`) or non-200 with a `CniErrorBody`. */
 export const DAEMON_METHOD = 'Cni.Exec';
 

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import {
-  CNI_CODES, CNI_ENV_KEYS, DAEMON_METHOD, DEFAULT_DAEMON_SOCKET, SOCKET_CONFIG_KEY, versionReply,
+  CNI_CODES, CNI_ENV_KEYS, DAEMON_METHOD, DEFAULT_DAEMON_SOCKET, DEFAULT_TIMEOUT_S, SOCKET_CONFIG_KEY, TIMEOUT_CONFIG_KEY, versionReply,
   type CniErrorBody, type DaemonRequest,
 } from './protocol.js';
 
@@ -45,6 +45,10 @@ export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<Sh
     return fail(CNI_CODES.invalidConfig, `${SOCKET_CONFIG_KEY} must be the absolute path of the kuryr-daemon socket, not ${JSON.stringify(configured).slice(0, 200)}`);
   }
   const socketPath = configured ?? DEFAULT_DAEMON_SOCKET;
+  const timeout = config[TIMEOUT_CONFIG_KEY] ?? DEFAULT_TIMEOUT_S;
+  if (typeof timeout !== 'number' || !(timeout > 0 && timeout <= 3600)) {
+    return fail(CNI_CODES.invalidConfig, `${TIMEOUT_CONFIG_KEY} must be a number of seconds above 0 and at most 3600, not ${JSON.stringify(timeout).slice(0, 200)}`);
+  }
   const forwarded: DaemonRequest['env'] = {};
   for (const key of CNI_ENV_KEYS) if (env[key] !== undefined) forwarded[key] = env[key];
   // The configuration goes on as the runtime wrote it (a DaemonRequest in JSON): serialising the parsed
@@ -52,8 +56,9 @@ export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<Sh
   const payload = `{"env":${JSON.stringify(forwarded)},"config":${stdin}}`;
   let reply: { status: number; body: string };
   try {
-    reply = await post(socketPath, payload);
+    reply = await post(socketPath, payload, timeout);
   } catch (err) {
+    if (err instanceof ShimTimeout) return fail(CNI_CODES.tryAgainLater, `kuryr-daemon at ${socketPath} did not answer within ${timeout} s (${TIMEOUT_CONFIG_KEY})`);
     const from = configured === undefined ? `the default socket: ${SOCKET_CONFIG_KEY} is not set in the network configuration` : SOCKET_CONFIG_KEY;
     return fail(CNI_CODES.tryAgainLater, `kuryr-daemon is not reachable at ${socketPath} (${from}): ${(err as Error).message}`);
   }
@@ -73,7 +78,9 @@ export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<Sh
   return fail(CNI_CODES.internal, `kuryr-daemon answered ${reply.status}: ${e.Err ?? reply.body.slice(0, 500)}`);
 }
 
-function post(socketPath: string, payload: string): Promise<{ status: number; body: string }> {
+class ShimTimeout extends Error {}
+
+function post(socketPath: string, payload: string, timeoutS: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       { socketPath, path: `/${DAEMON_METHOD}`, method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } },
@@ -88,6 +95,8 @@ function post(socketPath: string, payload: string): Promise<{ status: number; bo
       },
     );
     req.on('error', reject);
+    // idle time on the connection: the daemon sends nothing until its answer is ready
+    req.setTimeout(timeoutS * 1000, () => req.destroy(new ShimTimeout()));
     req.end(payload);
   });
 }
