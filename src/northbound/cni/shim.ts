@@ -42,7 +42,7 @@ export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<Sh
   // Only an absolute path is a unix socket to node:http: an empty string would mean TCP to localhost:80.
   const configured = config[SOCKET_CONFIG_KEY] ?? undefined;
   if (configured !== undefined && (typeof configured !== 'string' || !configured.startsWith('/'))) {
-    return fail(CNI_CODES.invalidConfig, `${SOCKET_CONFIG_KEY} must be the absolute path of the kuryr-daemon socket, not ${JSON.stringify(configured).slice(0, 200)}`);
+    return fail(CNI_CODES.invalidConfig, `${SOCKET_CONFIG_KEY} must be the absolute path of the kuryr-daemon socket, not ${jsonPrefix(configured, 200)}`);
   }
   const socketPath = configured ?? DEFAULT_DAEMON_SOCKET;
   const forwarded: DaemonRequest['env'] = {};
@@ -67,10 +67,36 @@ export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<Sh
     const empty = typeof body === 'object' && body !== null && Object.keys(body).length === 0;
     return { stdout: empty ? '' : `${JSON.stringify(body)}\n`, exitCode: 0 };
   }
-  const e = body as Partial<CniErrorBody> & { Err?: string };
+  // a JSON null has no fields either (reading one off it would throw)
+  const e = (typeof body === 'object' && body !== null ? body : {}) as Partial<CniErrorBody> & { Err?: string };
   if (typeof e.code === 'number' && typeof e.msg === 'string') return { stdout: `${JSON.stringify({ ...e, cniVersion })}\n`, exitCode: 1 };
   if (reply.status === 413) return fail(CNI_CODES.invalidConfig, `network configuration on stdin is too large for kuryr-daemon: ${e.Err ?? reply.status}`);
   return fail(CNI_CODES.internal, `kuryr-daemon answered ${reply.status}: ${e.Err ?? reply.body.slice(0, 500)}`);
+}
+
+/**
+ * `JSON.stringify(value).slice(0, max)` for a parsed JSON value, walking only what is shown: a deeply nested
+ * value would overflow JSON.stringify's stack.
+ */
+function jsonPrefix(value: unknown, max: number): string {
+  let out = '';
+  const walk = (v: unknown): void => {
+    if (out.length > max) return;
+    if (typeof v !== 'object' || v === null) {
+      out += JSON.stringify(v);
+      return;
+    }
+    const array = Array.isArray(v);
+    out += array ? '[' : '{';
+    for (const [i, [k, item]] of Object.entries(v).entries()) {
+      if (out.length > max) return;
+      out += `${i > 0 ? ',' : ''}${array ? '' : `${JSON.stringify(k)}:`}`;
+      walk(item);
+    }
+    out += array ? ']' : '}';
+  };
+  walk(value);
+  return out.slice(0, max);
 }
 
 function post(socketPath: string, payload: string): Promise<{ status: number; body: string }> {
