@@ -2,6 +2,8 @@
  * The `kuryr-cni` executable's logic: read the CNI environment and stdin, answer VERSION locally
  * (podman asks it in nearly every command), forward everything else to the node daemon over its
  * unix socket, print the answer. Only `node:http`: this file is bundled alone into one small file.
+ * cni/kuryr-cni (Go) is its compiled twin and must print the same bytes: change both together
+ * (test/unit/cni-shim-go.test.ts compares them).
  */
 import http from 'node:http';
 import {
