@@ -7,7 +7,7 @@
  *   node --import tsx bench/cni.ts        (BENCH_CNI_RUNS, default 10)
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readSync, closeSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CriClient } from '../test/e2e/support/cni-cri.js';
 import { CniDaemon, execPlugin, KURYR_CNI, RT } from '../test/e2e/support/cni-daemon.js';
@@ -72,6 +72,18 @@ async function startFloor(bin: string, config: Record<string, unknown>): Promise
     out.push(r.ms);
   }
   return out;
+}
+
+/** What the installed kuryr-cni is: the compiled shim (an ELF binary) or the Node.js fallback (a wrapper script). */
+function pluginKind(bin: string): string {
+  const fd = openSync(bin, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    readSync(fd, head, 0, 4, 0);
+    return head.toString('latin1') === '\x7fELF' ? 'compiled shim' : 'Node.js shim';
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** This node's free pod pool ports of the network that are ACTIVE. */
@@ -139,8 +151,8 @@ async function main(): Promise<void> {
     const manyPool = await manyAtOnce(cri, wrap(poolConf));
     const manyBridge = await manyAtOnce(cri, wrap(BRIDGE));
     console.log(`CNI latency, ${RUNS} runs each (kuryr-cni vs Debian bridge+host-local, same caller)`);
-    // The floor under every kuryr-cni row: starting Node.js for the shim (the bridge plugin is a Go binary).
-    console.log(row('direct exec VERSION (start-up only)', kv, bv));
+    // The floor under every kuryr-cni row: starting the installed plugin executable (the bridge plugin is a Go binary).
+    console.log(row(`VERSION, ${pluginKind(KURYR_CNI)} (start-up)`, kv, bv));
     console.log(row('direct exec ADD', kd.add, bd.add));
     console.log(row('direct exec DEL', kd.del, bd.del));
     console.log(row('containerd RunPodSandbox (ADD)', kc.add, bc.add));

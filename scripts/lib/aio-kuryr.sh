@@ -82,7 +82,7 @@ CNF
 
 # Sources that make up the package; a change means build, pack and install again.
 kuryr_source_sum() {
-  (cd "$KURYR_ROOT" && { find src packaging -type f 2>/dev/null || true; ls scripts/cni-install.sh package.json package-lock.json; } \
+  (cd "$KURYR_ROOT" && { find src packaging cni -type f 2>/dev/null || true; ls scripts/cni-install.sh scripts/cni-build-shim.sh package.json package-lock.json; } \
     | sort | xargs cat | sha256sum | cut -c1-16)
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `kuryr-cni`: the CNI plugin executable (installed as /opt/cni/bin/kuryr-cni). Bundled alone by
- * `npm run build:cni` into dist/kuryr-cni.js; all the work happens in the node daemon.
+ * `kuryr-cni` in Node.js: the CNI plugin executable where `go` is missing (scripts/cni-install.sh installs the
+ * compiled twin, cni/kuryr-cni, otherwise). Bundled alone by `npm run build:cni` into dist/kuryr-cni.js; all the
+ * work happens in the node daemon.
  */
 import { runShim } from '../northbound/cni/shim.js';
 

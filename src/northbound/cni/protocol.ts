@@ -1,6 +1,7 @@
 /**
  * What the `kuryr-cni` shim and the node daemon agree on. Dependency-free: the shim bundles this
- * file alone, so nothing here may import pino, zod or the core.
+ * file alone, so nothing here may import pino, zod or the core. cni/kuryr-cni/main.go repeats the constants
+ * the shim uses (test/unit/cni-shim-go.test.ts checks them).
  */
 
 /** CNI spec versions we accept in `cniVersion` and list for VERSION, oldest first. */

@@ -2,6 +2,8 @@
  * The `kuryr-cni` executable's logic: read the CNI environment and stdin, answer VERSION locally
  * (podman asks it in nearly every command), forward everything else to the node daemon over its
  * unix socket, print the answer. Only `node:http`: this file is bundled alone into one small file.
+ * cni/kuryr-cni (Go) is its compiled twin and must print the same bytes: change both together
+ * (test/unit/cni-shim-go.test.ts compares them).
  */
 import http from 'node:http';
 import {
@@ -42,12 +44,12 @@ export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<Sh
   // Only an absolute path is a unix socket to node:http: an empty string would mean TCP to localhost:80.
   const configured = config[SOCKET_CONFIG_KEY] ?? undefined;
   if (configured !== undefined && (typeof configured !== 'string' || !configured.startsWith('/'))) {
-    return fail(CNI_CODES.invalidConfig, `${SOCKET_CONFIG_KEY} must be the absolute path of the kuryr-daemon socket, not ${JSON.stringify(configured).slice(0, 200)}`);
+    return fail(CNI_CODES.invalidConfig, `${SOCKET_CONFIG_KEY} must be the absolute path of the kuryr-daemon socket, not ${jsonPrefix(configured, 200)}`);
   }
   const socketPath = configured ?? DEFAULT_DAEMON_SOCKET;
   const timeout = config[TIMEOUT_CONFIG_KEY] ?? DEFAULT_TIMEOUT_S;
   if (typeof timeout !== 'number' || !(timeout > 0 && timeout <= 3600)) {
-    return fail(CNI_CODES.invalidConfig, `${TIMEOUT_CONFIG_KEY} must be a number of seconds above 0 and at most 3600, not ${JSON.stringify(timeout).slice(0, 200)}`);
+    return fail(CNI_CODES.invalidConfig, `${TIMEOUT_CONFIG_KEY} must be a number of seconds above 0 and at most 3600, not ${jsonPrefix(timeout, 200)}`);
   }
   const forwarded: DaemonRequest['env'] = {};
   for (const key of CNI_ENV_KEYS) if (env[key] !== undefined) forwarded[key] = env[key];
@@ -72,10 +74,36 @@ export async function runShim(env: NodeJS.ProcessEnv, stdin: string): Promise<Sh
     const empty = typeof body === 'object' && body !== null && Object.keys(body).length === 0;
     return { stdout: empty ? '' : `${JSON.stringify(body)}\n`, exitCode: 0 };
   }
-  const e = body as Partial<CniErrorBody> & { Err?: string };
+  // a JSON null has no fields either (reading one off it would throw)
+  const e = (typeof body === 'object' && body !== null ? body : {}) as Partial<CniErrorBody> & { Err?: string };
   if (typeof e.code === 'number' && typeof e.msg === 'string') return { stdout: `${JSON.stringify({ ...e, cniVersion })}\n`, exitCode: 1 };
   if (reply.status === 413) return fail(CNI_CODES.invalidConfig, `network configuration on stdin is too large for kuryr-daemon: ${e.Err ?? reply.status}`);
   return fail(CNI_CODES.internal, `kuryr-daemon answered ${reply.status}: ${e.Err ?? reply.body.slice(0, 500)}`);
+}
+
+/**
+ * `JSON.stringify(value).slice(0, max)` for a parsed JSON value, walking only what is shown: a deeply nested
+ * value would overflow JSON.stringify's stack.
+ */
+function jsonPrefix(value: unknown, max: number): string {
+  let out = '';
+  const walk = (v: unknown): void => {
+    if (out.length > max) return;
+    if (typeof v !== 'object' || v === null) {
+      out += JSON.stringify(v);
+      return;
+    }
+    const array = Array.isArray(v);
+    out += array ? '[' : '{';
+    for (const [i, [k, item]] of Object.entries(v).entries()) {
+      if (out.length > max) return;
+      out += `${i > 0 ? ',' : ''}${array ? '' : `${JSON.stringify(k)}:`}`;
+      walk(item);
+    }
+    out += array ? ']' : '}';
+  };
+  walk(value);
+  return out.slice(0, max);
 }
 
 class ShimTimeout extends Error {}
