@@ -1,7 +1,7 @@
 /**
  * Bad input for the CNI plugin on the real stack: generated calls of every command (ADD, DEL,
- * CHECK, STATUS, GC, VERSION) through the `kuryr-cni` executable built by `npm run build`
- * (dist/kuryr-cni.js, run as a runtime runs it: a clean environment, the configuration on stdin),
+ * CHECK, STATUS, GC, VERSION) through the installed `kuryr-cni` executable (/opt/cni/bin, as
+ * scripts/cni-runtimes.sh installs it from this checkout; run as a runtime runs it: a clean environment, the configuration on stdin),
  * talking to our node daemon. Each call mutates one `CNI_*` variable or stdin (missing, malformed,
  * truncated, wrong types, huge, odd unicode, bad names and paths). Every failure must be a CNI error
  * on stdout whose code is not 999 and whose message names the bad variable or key; none may hang.
@@ -15,17 +15,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { KURYR_CNI } from './support/cni-daemon.js';
 import { cniEnv } from './support/cni-env.js';
 import { podPorts } from './support/cni-neutron.js';
 import { COMMANDS, cniCaseArb, type CniCase, type Command } from './support/fuzz-cni-cases.js';
 import { Tally, fuzzCount, fuzzSeed, inParallel, rssMib, samples, snapshotDiff, stackSnapshot } from './support/fuzz.js';
 import { sh } from './support/sh.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SHIM = join(ROOT, 'dist/kuryr-cni.js');
+const SHIM = KURYR_CNI;
 const PREFIX = 'cni-e2e-fuzz-';
 const COUNT = fuzzCount(80);
 const SEED = fuzzSeed();
@@ -46,7 +44,7 @@ interface ShimRun {
 /** Runs the plugin with exactly `env` (plus PATH) and `stdin`; kills it after `timeoutMs`. */
 function runShim(env: Record<string, string>, stdin: string | Buffer, timeoutMs = 120_000): Promise<ShimRun> {
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [SHIM], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(SHIM, [], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let hung = false;
@@ -66,7 +64,7 @@ function runShim(env: Record<string, string>, stdin: string | Buffer, timeoutMs 
 }
 
 test(`CNI plugin and daemon: generated bad input, ${COUNT} calls per command (${PICKED.join(', ')})`, { timeout: Math.max(30 * 60_000, COUNT * PICKED.length * 2_000) }, async (t) => {
-  if (!existsSync(SHIM)) return void t.skip('run npm run build first (dist/kuryr-cni.js)');
+  if (!existsSync(SHIM)) return void t.skip('run bash scripts/cni-runtimes.sh up first');
   const env = await cniEnv(t, PREFIX, 238);
   if (!env) return;
   const { neutron, topo, daemon } = env;
