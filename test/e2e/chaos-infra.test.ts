@@ -50,7 +50,7 @@ const OUTAGES: Array<{ service: StackService; downMs: number; names: RegExp }> =
 ];
 /**
  * Which outages run: all with KURYR_CHAOS_INFRA=1; by default (CI) neutron-server and Keystone. With RabbitMQ down,
- * Neutron loses the casts that tell the agents about new ports' security-group members, and in one run of two the
+ * Neutron most likely loses the casts that tell the agents about new security-group members (not verified), and in one run of two the
  * containers started meanwhile could not reach each other 2 min later: Neutron's to heal, not ours, and not
  * something a CI run may hang on.
  */
