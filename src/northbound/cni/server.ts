@@ -13,6 +13,7 @@ import { createMethodServer, type CallDescription, type MethodServer } from '../
 import { cniError } from './errors.js';
 import { createCniHandler, type NetnsExists } from './handlers.js';
 import { DAEMON_METHOD } from './protocol.js';
+import { NEUTRON_ID_RE } from './wire.js';
 
 export interface CniServerOptions {
   service: PodNetworkService;
@@ -61,7 +62,7 @@ function poolRoutes(pools: PodPoolAdmin | undefined): Map<string, (body: unknown
   const field = (body: unknown, name: string): unknown => (body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined);
   const networkId = (body: unknown): string => {
     const v = field(body, 'NetworkID');
-    if (typeof v !== 'string' || !UUID.test(v)) throw new InvalidInputError(`NetworkID must be a Neutron network UUID, got ${JSON.stringify(v) ?? 'nothing'}`, 'NetworkID');
+    if (typeof v !== 'string' || !NEUTRON_ID_RE.test(v)) throw new InvalidInputError(`NetworkID must be a Neutron network UUID, got ${JSON.stringify(v) ?? 'nothing'}`, 'NetworkID');
     return v;
   };
   const count = (body: unknown): number => {
@@ -78,8 +79,6 @@ function poolRoutes(pools: PodPoolAdmin | undefined): Map<string, (body: unknown
     ['Kuryr.PoolDrain', async (b: unknown) => ({ Deleted: await (pools ?? off()).drain(networkId(b)) })],
   ]);
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function versionOf(body: unknown): string {
   const v = (body as { config?: { cniVersion?: unknown } } | undefined)?.config?.cniVersion;

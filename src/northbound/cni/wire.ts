@@ -84,7 +84,8 @@ export function parseCniArgs(text: string): Record<string, string> {
   return out;
 }
 
-const NEUTRON_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A Neutron resource ID (a UUID, either case): the only shape that may go into a Neutron URL. */
+export const NEUTRON_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Pod annotations from `runtimeConfig` (key matched case-insensitively; only string values). The
