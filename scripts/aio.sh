@@ -43,6 +43,9 @@ do_up() {
   echo "credentials: source $AIO_ETC/admin-openrc  (clouds.yaml: /etc/openstack/clouds.yaml, cloud aio-admin)"
 }
 
+mkdir -p "$AIO_RUN"
+pid_forget_stale "$AIO_RUN"   # pid files from an earlier boot may name strangers now
+
 case ${1:-up} in
   up) do_up ;;
   down|stop) do_down ;;

@@ -14,6 +14,8 @@ PID=/run/aio/cni-e2e-containerd.pid
 SOCK=$R/containerd.sock
 IMAGE=registry.k8s.io/pause:3.6
 BUSYBOX=localhost/cni-e2e-busybox:latest
+# shellcheck source=lib/pidfile.sh
+source "$ROOT/scripts/lib/pidfile.sh"
 
 print_env() {
   cat <<EOS
@@ -91,7 +93,7 @@ images() {
 
 containerd_up() {
   mkdir -p $W/containerd $R $E/containerd.d "$(dirname $PID)"
-  if [ -f $PID ] && kill -0 "$(cat $PID)" 2>/dev/null; then return 0; fi
+  if pid_live $PID >/dev/null; then return 0; fi
   cat > $W/containerd.toml <<EOS
 version = 2
 root = "$W/containerd"
@@ -128,18 +130,17 @@ EOS
   # the fd loop closes what this script inherited (the stack lock under flock): containerd must not keep it
   ( for fd in /proc/self/fd/*; do fd=${fd##*/}; if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi; done
     exec nohup containerd --config $W/containerd.toml > $W/containerd.log 2>&1 ) &
-  echo $! > $PID
+  pid_record $PID $!
   for _ in $(seq 1 100); do [ -S $SOCK ] && ctr -a $SOCK version >/dev/null 2>&1 && break; sleep 0.1; done
   ctr -a $SOCK -n k8s.io images import $W/pause.tar >/dev/null
 }
 
 containerd_down() {
-  [ -f $PID ] || return 0
-  local pid; pid=$(cat $PID)
-  if kill -0 "$pid" 2>/dev/null; then
+  local pid
+  if pid=$(pid_live $PID); then
     kill "$pid"; for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
-  rm -f $PID
+  pid_forget $PID
   # sandbox shims outlive containerd by design; stop those of this instance only (their -address is our socket)
   for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $SOCK" || true); do kill "$p" 2>/dev/null || true; done
 }

@@ -9,13 +9,17 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 t0=$(date +%s)
 stamp() { echo "== $1 ($(( $(date +%s) - t0 )) s)"; }
 
+# shellcheck source=lib/pidfile.sh
+source scripts/lib/pidfile.sh
+mkdir -p /run/aio
+pid_forget_stale /run/aio   # pid files from an earlier boot may name strangers now
 main_pid_file=/run/aio/kuryr-docker.pid
 main_was_running=0
 main_root=$PWD
-if [[ -s $main_pid_file ]] && kill -0 "$(cat "$main_pid_file")" 2>/dev/null; then
+if main_pid=$(pid_live "$main_pid_file"); then
   main_was_running=1
   # restart it from the checkout it was started from, not necessarily this one
-  main_script=$(tr '\0' '\n' <"/proc/$(cat "$main_pid_file")/cmdline" | grep -m1 '/src/bin/kuryr\.ts$' || true)
+  main_script=$(tr '\0' '\n' <"/proc/$main_pid/cmdline" | grep -m1 '/src/bin/kuryr\.ts$' || true)
   [[ -n $main_script && -f ${main_script%/src/bin/kuryr.ts}/scripts/aio.sh ]] && main_root=${main_script%/src/bin/kuryr.ts}
 fi
 # Daemons started from here must not inherit the caller's `flock /tmp/stack.lock` descriptor (a daemon
@@ -45,7 +49,8 @@ trap 'exit 143' TERM
 if [[ ! -L node_modules ]] && [[ ! -d node_modules/.bin || package-lock.json -nt node_modules/.package-lock.json ]]; then npm ci --no-audit --no-fund; fi
 # the e2e tests run their own Kuryr daemons: the stack comes up without the main job's one
 AIO_KURYR=0 no_inherited_fds bash scripts/aio.sh up
-if [[ -s $main_pid_file ]]; then kill "$(cat "$main_pid_file")" 2>/dev/null || true; rm -f "$main_pid_file"; fi
+if main_pid=$(pid_live "$main_pid_file"); then kill "$main_pid" 2>/dev/null || true; fi
+pid_forget "$main_pid_file"
 stamp "stack up"
 no_inherited_fds bash scripts/cni-runtimes.sh up
 stamp "CNI runtimes up"

@@ -52,9 +52,12 @@ wait_for() {
   done
 }
 
+# shellcheck source=pidfile.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pidfile.sh"
 # running PID: exists and is not a zombie (this VM's PID 1 reaps orphans only every ~2 s)
 running() { local st; st=$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null); [[ -n $st && $st != Z ]]; }
-alive() { local f=$AIO_RUN/$1.pid; [[ -s $f ]] && running "$(cat "$f")"; }
+# alive NAME: the process our pid file names is still the one we started (see pidfile.sh)
+alive() { pid_live "$AIO_RUN/$1.pid" >/dev/null; }
 
 # close_inherited_fds: close every fd above 2 of this shell. Daemons must not keep what their starter held open:
 # under `flock /tmp/stack.lock ...` that is the lock itself, which a daemon would then hold forever.
@@ -71,7 +74,7 @@ start_bg() {
   local name=$1; shift
   if alive "$name"; then log "$name already running (pid $(cat "$AIO_RUN/$name.pid"))"; return 0; fi
   ( close_inherited_fds; exec setsid "$@" >>"$AIO_LOG/$name.out" 2>&1 </dev/null ) &
-  echo $! >"$AIO_RUN/$name.pid"
+  pid_record "$AIO_RUN/$name.pid" $!
   log "started $name (pid $!)"
 }
 
@@ -83,7 +86,7 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
   log "killed $name after 30 s"
 }
-stop_name() { local f=$AIO_RUN/$1.pid; if [[ -s $f ]]; then stop_pid "$1" "$(cat "$f")"; fi; rm -f "$f"; }
+stop_name() { local f=$AIO_RUN/$1.pid pid; if pid=$(pid_live "$f"); then stop_pid "$1" "$pid"; fi; pid_forget "$f"; }
 # in parallel; waits for these stops only (a bare `wait` would also wait for daemons start_bg started in this shell)
 stop_names() { local n pids=(); for n in "$@"; do stop_name "$n" & pids+=($!); done; wait "${pids[@]}"; }
 

@@ -188,8 +188,11 @@ start_docker() {
   [[ $AIO_DOCKER == 1 ]] || return 0
   mkdir -p $AIO_RUN/containerd /run/docker/plugins /etc/docker/plugins
   start_bg containerd containerd --config $AIO_ETC/containerd.toml
-  wait_for "containerd" 30 test -S $AIO_RUN/containerd/containerd.sock
+  # a socket file left from an earlier boot passes `test -S`: ask containerd itself
+  wait_for "containerd" 30 ctr --address $AIO_RUN/containerd/containerd.sock version
   if ! $DOCKER info >/dev/null 2>&1; then
+    # dockerd refuses to start while its pid file names a live process, and after a reboot it may name anyone
+    alive dockerd || rm -f /var/run/docker.pid
     start_bg dockerd dockerd --containerd=$AIO_RUN/containerd/containerd.sock \
       -H unix:///var/run/docker.sock --pidfile=/var/run/docker.pid \
       --iptables=false --ip-forward=false --ip-masq=false --bridge=none --storage-driver=overlay2
@@ -215,6 +218,8 @@ mount --bind $d/plugins /run/docker/plugins
 mount --bind $AIO_ETC/host2-docker-plugins /etc/docker/plugins
 # overlay mounts live in this mount ns, so containerd must too: hide the system one
 mount -t tmpfs tmpfs /run/containerd
+# pid files left from an earlier boot could name live strangers, and dockerd would not start
+rm -f $d/docker.pid $d/docker/containerd/containerd.pid
 exec dockerd --data-root=$AIO_VAR/docker2 --exec-root=$d/docker -H unix://$d/docker.sock --pidfile=$d/docker.pid \\
   --iptables=false --ip-forward=false --ip-masq=false --bridge=none --storage-driver=overlay2
 SH
@@ -255,7 +260,9 @@ do_down() {
   # dnsmasq/haproxy spawned by the DHCP/L3 agents
   local f
   for f in $AIO_VAR/neutron/external/pids/*.pid $AIO_VAR/neutron/dhcp/*/pid; do
-    [[ -s $f ]] && stop_pid "$(basename "$(dirname "$f")")" "$(cat "$f")"
+    # these pid files live under /var and outlast a reboot: stop only a process that is still one of theirs
+    [[ -s $f ]] && tr '\0' ' ' <"/proc/$(cat "$f")/cmdline" | grep -qE 'dnsmasq|haproxy|keepalived' \
+      && stop_pid "$(basename "$(dirname "$f")")" "$(cat "$f")"
   done 2>/dev/null || true
   for f in $AIO_RUN/*.pid; do [[ -e $f ]] && stop_name "$(basename "$f" .pid)"; done
   return 0

@@ -24,6 +24,8 @@ mount --bind $d/plugins /run/docker/plugins
 mount --bind $d/plugin-specs /etc/docker/plugins
 # overlay mounts live in this mount ns, so containerd must too: hide any other one
 mount -t tmpfs tmpfs /run/containerd
+# pid files left from an earlier boot could name live strangers, and dockerd would not start
+rm -f $d/docker.pid $d/docker/containerd/containerd.pid
 exec dockerd --data-root=$AIO_VAR/mh-$n --exec-root=$d/docker -H unix://$d/docker.sock --pidfile=$d/docker.pid \\
   --iptables=false --ip-forward=false --ip-masq=false --bridge=none --storage-driver=overlay2 $*
 SH

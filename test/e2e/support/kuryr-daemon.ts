@@ -129,6 +129,11 @@ async function stopMainJobDaemon(): Promise<void> {
   const pidFile = '/run/aio/kuryr-docker.pid';
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  // a pid file can outlive its process (aio.sh drops those it finds): never signal a process that is not ours
+  if (!isKuryrProcess(pid)) {
+    rmSync(pidFile, { force: true });
+    return;
+  }
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
@@ -143,6 +148,14 @@ async function stopMainJobDaemon(): Promise<void> {
       return true;
     }
   }, 15_000, 100);
+}
+
+function isKuryrProcess(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kuryr');
+  } catch {
+    return false;
+  }
 }
 
 function tail(file: string): string {
