@@ -119,11 +119,12 @@ async function main(): Promise<void> {
   await destroyTopology(neutron, PFX);
   const topo = await createTopology(neutron, PFX, 234);
   const projectId = (await neutron.getNetwork(topo.podNetId)).projectId;
-  // the production build (dist/, as the main job, the units and the package run it), not the sources under tsx
-  const daemon = new CniDaemon({ socketPath: `/run/kuryr-cni-e2e/${PFX}daemon.sock`, podSubnet: topo.podSubnetId, securityGroups: [topo.sgId], project: projectId, runtime: 'compiled' });
+  // the production build (dist/, as the main job, the units and the package run it), not the sources under tsx,
+  // logging at the production default (info)
+  const daemon = new CniDaemon({ socketPath: `/run/kuryr-cni-e2e/${PFX}daemon.sock`, podSubnet: topo.podSubnetId, securityGroups: [topo.sgId], project: projectId, runtime: 'compiled', logLevel: 'info' });
   const cri = new CriClient(RT.criSock);
   const pooled = new CniDaemon({
-    socketPath: `/run/kuryr-cni-e2e/${PFX}pool.sock`, podSubnet: topo.podSubnetId, securityGroups: [topo.sgId], project: projectId, runtime: 'compiled',
+    socketPath: `/run/kuryr-cni-e2e/${PFX}pool.sock`, podSubnet: topo.podSubnetId, securityGroups: [topo.sgId], project: projectId, runtime: 'compiled', logLevel: 'info',
     extraConfig: `[vif_pool]\nenabled = True\nports_pool_min = ${MANY}\nports_pool_max = ${MANY + 10}\nports_pool_batch = 25\nports_pool_update_frequency = 1`,
   });
   try {

@@ -52,7 +52,7 @@ function readyCount(netId: string): Promise<number> {
 
 async function main(): Promise<void> {
   await docker.removeAll(PFX);
-  const daemon = new KuryrDaemon({ ...poolDaemon({ min: BIG, max: BIG + 10, batch: 25, everyS: 1 }), runtime: 'compiled' });
+  const daemon = new KuryrDaemon({ ...poolDaemon({ min: BIG, max: BIG + 10, batch: 25, everyS: 1 }), runtime: 'compiled', env: { KURYR_LOG_LEVEL: 'info' } });
   await daemon.start();
   try {
     await docker.must(['network', 'create', '--driver', 'bridge', '--subnet', '10.95.0.0/24', `${PFX}bridge`]);

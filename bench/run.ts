@@ -38,7 +38,7 @@ async function concurrentStart(net: string, tag: string): Promise<number> {
 
 async function main(): Promise<void> {
   await docker.removeAll(PFX);
-  const daemon = new KuryrDaemon({ runtime: 'compiled' }); // the production build, as the main job runs it
+  const daemon = new KuryrDaemon({ runtime: 'compiled', env: { KURYR_LOG_LEVEL: 'info' } }); // the production build, as the main job runs it
   await daemon.start();
   try {
     await docker.must(['network', 'create', '--driver', 'kuryr', '--ipam-driver', 'kuryr', '--subnet', '10.90.0.0/24', `${PFX}kuryr`]);

@@ -117,6 +117,7 @@ export async function startCniDaemon(config: KuryrConfig, logger: Logger): Promi
     async close() {
       await reconciler.stop();
       await Promise.all([server.close(), status.close()]);
+      await pools?.close();
       await portPools?.close();
       await openstack.close();
       restoreTelemetry();

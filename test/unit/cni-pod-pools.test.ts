@@ -10,7 +10,7 @@ import { FakeNeutron } from '../fakes/fake-neutron.js';
 import { FakeParking } from '../fakes/fake-parking.js';
 import { FakeInspector, FakeProbe, HOST, addReq } from './cni-helpers.js';
 
-async function world() {
+async function world(claimDelayMs = 0) {
   const neutron = new FakeNeutron({ dhcpPorts: false });
   const binder = new FakeBinder();
   const parking = new FakeParking();
@@ -19,13 +19,14 @@ async function world() {
   const sg = await neutron.createSecurityGroup({ name: 'pods' });
   const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 2)));
   const portPools = new PortPools({ neutron, dataplane: parking, hostId: HOST, owner: 'cni', sizing: { min: 2, max: 5, batch: 2, updateFrequencyMs: 0 }, activeTimeoutMs: 200, log: silentLogger(), sleep });
+  const pools = new PodPools(portPools, silentLogger(), sleep, claimDelayMs);
   const service = new PodNetworkService({
     neutron, binder, inspector: new FakeInspector(binder), probe: new FakeProbe(),
     options: { hostId: HOST, projectId: undefined, podSubnetId: subnet.id, podSubnetIds: [], securityGroups: [sg.id], networkDeviceMtu: 0, resourceTags: [], activeTimeoutMs: 1_000, cacheTtlMs: 30_000 },
-    pools: new PodPools(portPools, silentLogger(), sleep),
+    pools,
     sleep,
   });
-  return { neutron, binder, parking, portPools, service, subnet };
+  return { neutron, binder, parking, portPools, service, subnet, pools };
 }
 
 describe('pods on pool ports', () => {
@@ -51,5 +52,34 @@ describe('pods on pool ports', () => {
     const back = w.neutron.ports.get(att.portId)!;
     assert.deepEqual([back.name, back.deviceId, back.tags], [poolTag('cni', HOST), '', [poolTag('cni', HOST)]]);
     assert.equal(w.parking.links.get(`t_c${att.portId.slice(0, 11)}`), 'parked');
+  });
+
+  test('the pod name and tags reach Neutron a moment after the reply; CHECK writes them first, DEL drops them, stopping writes them', async () => {
+    const w = await world(60_000);
+    await w.service.add(addReq());
+    await w.portPools.idle();
+    const port = async (id: string) => w.neutron.ports.get(id)!;
+
+    const checked = addReq();
+    const a = await w.service.add(checked);
+    assert.equal((await port(a.portId)).deviceId, '', 'not yet written');
+    // the fake inspector knows only the binder's plugs, so CHECK fails after its Neutron part here
+    await w.service.check(checked).catch(() => undefined);
+    assert.equal((await port(a.portId)).deviceId, checked.pod.uid, 'CHECK wrote it first');
+
+    const deleted = addReq();
+    const b = await w.service.add(deleted);
+    const updates = w.neutron.calls.get('updatePort') ?? 0;
+    await w.service.del({ ...deleted });
+    await w.portPools.idle();
+    const back = await port(b.portId);
+    assert.deepEqual([back.name, back.deviceId, back.tags], [poolTag('cni', HOST), '', [poolTag('cni', HOST)]], 'back in the pool as it was');
+    assert.ok(!(w.neutron.calls.get('updatePort')! > updates + 1), 'the dropped claim was never written (one reset at most)');
+
+    const stopped = addReq();
+    const c = await w.service.add(stopped);
+    await w.pools.close();
+    assert.equal((await port(c.portId)).name, stopped.pod.name, 'written when the daemon stops');
+    await w.portPools.close();
   });
 });

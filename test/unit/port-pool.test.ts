@@ -10,7 +10,7 @@ import { FakeParking } from '../fakes/fake-parking.js';
 const HOST = 'node-1';
 const SIZING: PoolSizing = { min: 3, max: 5, batch: 4, updateFrequencyMs: 0 };
 
-async function world(opts: { sizing?: Partial<PoolSizing>; neutron?: FakeNeutron; parking?: FakeParking } = {}) {
+async function world(opts: { sizing?: Partial<PoolSizing>; neutron?: FakeNeutron; parking?: FakeParking; refillQuietMs?: number } = {}) {
   const neutron = opts.neutron ?? new FakeNeutron({ dhcpPorts: false });
   const parking = opts.parking ?? new FakeParking();
   const pools = new PortPools({
@@ -22,6 +22,7 @@ async function world(opts: { sizing?: Partial<PoolSizing>; neutron?: FakeNeutron
     activeTimeoutMs: 200,
     log: silentLogger(),
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 2))),
+    refillQuietMs: opts.refillQuietMs ?? 0,
   });
   return { neutron, parking, pools };
 }
@@ -68,6 +69,27 @@ describe('port pools', () => {
     assert.equal(s.inUse, 2);
     assert.ok(s.ready >= 3, `refilled to min (${s.ready} ready)`);
     assert.ok(s.ready + s.inUse <= 4 + 4);
+  });
+
+  test('while ports are being taken the refill waits for a pause, unless the pool runs low', async () => {
+    const { neutron, pools } = await world({ sizing: { min: 8, max: 12, batch: 8 }, refillQuietMs: 60 });
+    const spec = await network(neutron);
+    pools.ensure(spec);
+    await pools.idle();
+    assert.equal(pools.stats()[0]!.ready, 8);
+    for (let i = 0; i < 5; i++) assert.ok(pools.take(spec.key));
+    await pools.idle();
+    assert.deepEqual([pools.stats()[0]!.ready, pools.stats()[0]!.preparing, neutron.calls.get('createPorts')], [3, 0, 1], 'no refill during the takes');
+    await new Promise((r) => setTimeout(r, 90));
+    await pools.idle();
+    assert.equal(neutron.calls.get('createPorts'), 2, 'refilled once the takes paused');
+    assert.equal(pools.stats()[0]!.ready, 11);
+    // down to a quarter of min (2 of 8): refilled at once, burst or not
+    for (let i = 0; i < 9; i++) assert.ok(pools.take(spec.key));
+    assert.equal(pools.stats()[0]!.ready, 2);
+    assert.ok(pools.stats()[0]!.preparing > 0, 'a low pool refills during the burst');
+    await pools.idle();
+    await pools.close();
   });
 
   test('take by IP gives exactly the port holding it', async () => {

@@ -210,6 +210,7 @@ export class PodNetworkService {
   /** CHECK: throws `NotFoundError` when the attachment is unknown, `ConflictError` naming the first difference. */
   check(req: PodAddRequest): Promise<void> {
     return this.locks.run(this.lockKey(req), async () => {
+      await this.deps.pools?.flushClaim(req);
       const [port] = await this.attachmentPorts(req);
       const subnets = port ? await Promise.all([...new Set(port.fixedIps.map((f) => f.subnetId))].map((id) => this.deps.neutron.getSubnet(id))) : [];
       const network = port ? await this.deps.neutron.getNetwork(port.networkId) : undefined;

@@ -2,8 +2,14 @@
  * Pods on pool ports: ADD takes a ready port of the pool of its subnet, security groups and
  * project, moves the parked end into the pod's netns (name, MTU, addresses, routes) and names and
  * tags the port as an ordinary ADD does, those Neutron writes landing right after the reply under
- * the pod's lock (DEL and CHECK wait for them). DEL parks the interface again, resets the port and
- * returns it to the pool, or deletes it above `ports_pool_max`.
+ * the pod's lock. DEL parks the interface again, resets the port and returns it to the pool, or
+ * deletes it above `ports_pool_max`.
+ *
+ * The name and tags go to Neutron a moment after the reply, not at once: each write makes Neutron and
+ * its agents busy for a few hundred ms, and the runtime is still starting the pod's sandbox on the
+ * same CPUs. Nothing waits on them meanwhile: CHECK writes them first, DEL drops them (the port goes
+ * back to the pool unchanged), GC and the reconciler never touch a port the pool lent out, and a
+ * daemon that stops writes what is left.
  */
 import { NotFoundError, errorMessage, isNotFound } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
@@ -14,6 +20,8 @@ import { podDeviceId, podPortName, podPortTags } from './pod-tags.js';
 import type { PoolSpec, PoolStats, PooledPort } from '../port-pool/pool-model.js';
 import type { PortPools } from '../port-pool/port-pools.js';
 
+/** How long after an ADD's reply its port is named and tagged (see above). */
+export const CLAIM_WRITE_DELAY_MS = 1_000;
 const WRITE_RETRY_FIRST_MS = 500;
 const WRITE_RETRY_MAX_MS = 10_000;
 
@@ -34,11 +42,15 @@ export interface PodPoolAdmin {
 export class PodPools implements PodPoolAdmin {
   /** `<container id>|<ifname>` → the pool port it sits on. */
   private readonly attached = new Map<string, PooledPort>();
+  /** `<container id>|<ifname>` → its name-and-tag write, until it runs. */
+  private readonly pendingClaims = new Map<string, () => Promise<void>>();
+  private closing = false;
 
   constructor(
     readonly pools: PortPools,
     private readonly log: Logger,
     private readonly sleep: (ms: number) => Promise<void>,
+    private readonly claimDelayMs = CLAIM_WRITE_DELAY_MS,
   ) {}
 
   /**
@@ -64,11 +76,31 @@ export class PodPools implements PodPoolAdmin {
       await this.pools.discard(pp).catch(() => undefined);
       return undefined;
     }
-    this.attached.set(attachmentId(req), pp);
+    const id = attachmentId(req);
+    this.attached.set(id, pp);
     const tags = podPortTags(write.hostId, req, req.pod, write.resourceTags);
     const update = { name: podPortName(req.pod), deviceId: podDeviceId(req.pod, req.containerId) };
-    void write.locks.run(write.lockKey, () => this.writeClaim(pp, update, tags));
+    // Runs once: from the timer, a CHECK or close(), whichever comes first; a DEL before it drops it.
+    const claim = async (): Promise<void> => {
+      if (this.pendingClaims.get(id) !== claim) return;
+      this.pendingClaims.delete(id);
+      await this.writeClaim(pp, update, tags);
+    };
+    this.pendingClaims.set(id, claim);
+    if (this.closing) void claim();
+    else setTimeout(() => void write.locks.run(write.lockKey, claim), this.claimDelayMs).unref();
     return pp;
+  }
+
+  /** Writes the attachment's pending name and tags now (CHECK reads them from Neutron). Call under the pod's lock. */
+  async flushClaim(key: Pick<AttachmentKey, 'containerId' | 'ifName'>): Promise<void> {
+    await this.pendingClaims.get(attachmentId(key))?.();
+  }
+
+  /** Stopping: writes every pending name and tags now, each tried once more at most. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.pendingClaims.values()].map((claim) => claim()));
   }
 
   /** DEL of an attachment on a pool port: parks, resets and returns the port. False when it is not one. */
@@ -76,6 +108,8 @@ export class PodPools implements PodPoolAdmin {
     const id = attachmentId(key);
     const pp = this.attached.get(id);
     if (pp === undefined) return false;
+    // Not written yet: the port goes back as it is, a pool port in Neutron.
+    this.pendingClaims.delete(id);
     const parked = await this.pools.dataplane.back(pp.vif, netns !== '' ? { netnsPath: netns, ifName: key.ifName } : null);
     await this.pools.reset(pp);
     this.attached.delete(id);
@@ -130,6 +164,10 @@ export class PodPools implements PodPoolAdmin {
         return;
       } catch (err) {
         if (isNotFound(err)) return;
+        if (this.closing) {
+          this.log.error({ portId: pp.port.id, err: errorMessage(err) }, 'stopping: a pod pool port keeps its pool name and tags');
+          return;
+        }
         this.log.warn({ portId: pp.port.id, err: errorMessage(err), retryMs: wait }, 'could not name and tag a pod pool port; retrying');
         await this.sleep(wait);
         wait = Math.min(WRITE_RETRY_MAX_MS, wait * 2);

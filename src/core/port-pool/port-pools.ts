@@ -24,6 +24,8 @@ export interface PortPoolsDeps {
   log: Logger;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  /** Default `REFILL_QUIET_MS`. */
+  refillQuietMs?: number;
 }
 
 interface Pool {
@@ -37,6 +39,10 @@ interface Pool {
   filling: Promise<void> | undefined;
   /** A failed refill is not retried before this time. */
   retryAt: number;
+  /** When a port was last taken (0: never). */
+  lastTakeAt: number;
+  /** A refill put off until the takes pause. */
+  deferred: NodeJS.Timeout | undefined;
 }
 
 /** What a restart found. */
@@ -53,6 +59,12 @@ export interface AdoptReport {
   taken: Array<{ port: Port; user: string }>;
 }
 
+/**
+ * While ports are being taken, a refill waits until the takes pause this long: a batch takes Neutron
+ * and its agents many seconds of CPU, which the attaches of a burst need now, and its ports would be
+ * ready only after the burst anyway. A pool down to a quarter of `min` refills at once (a long burst).
+ */
+export const REFILL_QUIET_MS = 1_000;
 const ACTIVE_POLL_FIRST_MS = 200;
 const ACTIVE_POLL_MAX_MS = 1_000;
 
@@ -95,7 +107,10 @@ export class PortPools {
   async close(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    for (const pool of this.pools.values()) pool.closed = true;
+    for (const pool of this.pools.values()) {
+      pool.closed = true;
+      clearTimeout(pool.deferred);
+    }
     await Promise.allSettled([...this.background]);
   }
 
@@ -127,6 +142,7 @@ export class PortPools {
     const i = ip === undefined ? 0 : pool.ready.findIndex((p) => p.port.fixedIps.some((f) => f.ipAddress === ip));
     const taken = i < 0 ? undefined : pool.ready.splice(i, 1)[0];
     if (taken !== undefined) pool.out.add(taken.port.id);
+    pool.lastTakeAt = this.now();
     this.refill(pool);
     return taken;
   }
@@ -347,7 +363,7 @@ export class PortPools {
   private register(spec: PoolSpec): Pool {
     let pool = this.pools.get(spec.key);
     if (pool === undefined) {
-      pool = { spec, ready: [], preparing: 0, out: new Set(), closed: false, filling: undefined, retryAt: 0 };
+      pool = { spec, ready: [], preparing: 0, out: new Set(), closed: false, filling: undefined, retryAt: 0, lastTakeAt: 0, deferred: undefined };
       this.pools.set(spec.key, pool);
     } else pool.spec = spec;
     return pool;
@@ -359,6 +375,14 @@ export class PortPools {
     if (pool.closed || pool.filling !== undefined || this.now() < pool.retryAt) return;
     const have = pool.ready.length + pool.preparing;
     if (have >= min) return;
+    const busyFor = (this.deps.refillQuietMs ?? REFILL_QUIET_MS) - (this.now() - pool.lastTakeAt);
+    if (busyFor > 0 && pool.ready.length > Math.floor(min / 4)) {
+      pool.deferred ??= setTimeout(() => {
+        pool.deferred = undefined;
+        this.refill(pool);
+      }, busyFor).unref();
+      return;
+    }
     // One batch at a time: the first ports are offered as soon as their batch is ACTIVE.
     let n = Math.max(1, batch);
     if (max > 0) n = Math.min(n, max - have);

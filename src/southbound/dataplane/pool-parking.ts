@@ -91,16 +91,10 @@ export class PoolParking implements ParkingDataplane {
   }
 
   async into(vif: Vif, target: VifTarget): Promise<void> {
-    await ipBatch(this.opts.exec, [ipLine('link', 'set', 'dev', vif.containerIfName, 'netns', netnsFile(target.netnsPath))], this.opts.netns);
-    await ipBatch(
-      this.opts.exec,
-      [
-        ipLine('link', 'set', 'dev', vif.containerIfName, 'name', target.ifName),
-        ipLine('link', 'set', 'dev', target.ifName, 'mtu', vif.mtu),
-        ...containerNetnsLines(vif, target.ifName),
-      ],
-      target.netnsPath,
-    );
+    // One request moves, renames and sizes the link: the kernel names it on arrival, so it never
+    // shows up in the pod under its parking name.
+    await ipBatch(this.opts.exec, [ipLine('link', 'set', 'dev', vif.containerIfName, 'netns', netnsFile(target.netnsPath), 'name', target.ifName, 'mtu', vif.mtu)], this.opts.netns);
+    await ipBatch(this.opts.exec, containerNetnsLines(vif, target.ifName), target.netnsPath);
   }
 
   async back(vif: Vif, from: VifTarget | null): Promise<boolean> {

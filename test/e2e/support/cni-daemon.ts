@@ -34,6 +34,8 @@ export interface CniDaemonOptions {
   netns?: string;
   credentials?: DaemonOptions['credentials'];
   runtime?: DaemonRuntime;
+  /** `KURYR_LOG_LEVEL`; default debug (tests read the log). The benchmark runs at the production default. */
+  logLevel?: 'debug' | 'info';
 }
 
 export class CniDaemon {
@@ -68,7 +70,7 @@ export class CniDaemon {
     this.child = spawn(argv[0]!, argv.slice(1), {
       cwd: ROOT,
       stdio: ['ignore', out, out],
-      env: { ...process.env, KURYR_LOG_LEVEL: 'debug' },
+      env: { ...process.env, KURYR_LOG_LEVEL: this.opts.logLevel ?? 'debug' },
     });
     const child = this.child;
     await waitFor('kuryr CNI daemon socket', async () => {
