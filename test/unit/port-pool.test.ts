@@ -92,6 +92,22 @@ describe('port pools', () => {
     await pools.close();
   });
 
+  test('drain deletes free pool ports of the network that this pool does not hold, addresses and all', async () => {
+    const neutron = new FakeNeutron({ dhcpPorts: false });
+    const parking = new FakeParking();
+    const first = await world({ neutron, parking });
+    const spec = await network(neutron);
+    first.pools.ensure(spec);
+    await first.pools.idle();
+    assert.equal(poolPorts(neutron).length, 4);
+    assert.ok(poolPorts(neutron).every((p) => p.fixedIps.length === 1), 'each holds an address');
+    // another process (a restart that has not adopted them) knows nothing of these ports
+    const second = await world({ neutron, parking });
+    assert.equal(await second.pools.drain(`drain:${spec.networkId}`, spec.networkId), 4);
+    assert.equal(poolPorts(neutron).length, 0);
+    assert.equal([...parking.links.values()].filter((l) => l === 'parked').length, 0, 'their links went too');
+  });
+
   test('take by IP gives exactly the port holding it', async () => {
     const { neutron, pools } = await world();
     const spec = await network(neutron);

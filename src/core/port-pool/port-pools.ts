@@ -232,7 +232,9 @@ export class PortPools {
       const out = pool?.out ?? new Set<string>();
       for (const port of await this.freePorts({ networkId })) {
         if (out.has(port.id)) continue;
-        await this.discard({ port, vif: buildVif(port, [], undefined, '') });
+        // A port this pool does not hold (its batch was cut short, another process made it): unplugging
+        // needs only its devices, and its subnets may be unknown here, so its addresses are left out.
+        await this.discard({ port, vif: buildVif({ ...port, fixedIps: [] }, [], undefined, '') });
         deleted++;
       }
     }
