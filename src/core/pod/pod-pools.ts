@@ -108,12 +108,13 @@ export class PodPools implements PodPoolAdmin {
     const id = attachmentId(key);
     const pp = this.attached.get(id);
     if (pp === undefined) return false;
-    // Not written yet: the port goes back as it is, a pool port in Neutron.
-    this.pendingClaims.delete(id);
+    // Not written yet: Neutron still holds the port as a free pool port, so there is nothing to reset,
+    // and a port whose plug never changed is ready again at once.
+    const unwritten = this.pendingClaims.delete(id);
     const parked = await this.pools.dataplane.back(pp.vif, netns !== '' ? { netnsPath: netns, ifName: key.ifName } : null);
-    await this.pools.reset(pp);
+    if (!unwritten) await this.pools.reset(pp);
     this.attached.delete(id);
-    this.pools.recycle(pp, { replug: !parked });
+    this.pools.recycle(pp, { replug: !parked, unchanged: unwritten && parked });
     this.log.info({ portId: pp.port.id, containerId: key.containerId, parked }, 'pod detached; port returned to the pool');
     return true;
   }

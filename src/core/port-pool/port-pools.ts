@@ -168,12 +168,17 @@ export class PortPools {
    * the pool is closed or already holds `ports_pool_max` ports. `relinked` re-plugs first: the
    * container end vanished with its namespace while the port stayed bound.
    */
-  recycle(pp: PooledPort, opts: { replug?: boolean } = {}): void {
+  recycle(pp: PooledPort, opts: { replug?: boolean; unchanged?: boolean } = {}): void {
     const pool = this.pools.get(pp.key);
     pool?.out.delete(pp.port.id);
     const max = this.deps.sizing.max;
     if (pool === undefined || pool.closed || (max > 0 && pool.ready.length + pool.preparing >= max)) {
       this.track(this.discard(pp));
+      return;
+    }
+    // Neither its Neutron state nor its plug changed while it was out: it is as ready as when it was taken.
+    if (opts.unchanged === true && opts.replug !== true) {
+      pool.ready.push(pp);
       return;
     }
     pool.preparing++;
