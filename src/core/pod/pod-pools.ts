@@ -1,9 +1,8 @@
 /**
  * Pods on pool ports: ADD takes a ready port of the pool of its subnet, security groups and
  * project, moves the parked end into the pod's netns (name, MTU, addresses, routes) and names and
- * tags the port as an ordinary ADD does, those Neutron writes landing right after the reply under
- * the pod's lock. DEL parks the interface again, resets the port and returns it to the pool, or
- * deletes it above `ports_pool_max`.
+ * tags the port as an ordinary ADD does, under the pod's lock. DEL parks the interface again, resets
+ * the port and returns it to the pool, or deletes it above `ports_pool_max`.
  *
  * The name and tags go to Neutron a moment after the reply, not at once: each write makes Neutron and
  * its agents busy for a few hundred ms, and the runtime is still starting the pod's sandbox on the
