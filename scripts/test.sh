@@ -10,9 +10,7 @@ t0=$(date +%s)
 stamp() { echo "== $1 ($(( $(date +%s) - t0 )) s)"; }
 
 # shellcheck source=lib/pidfile.sh
-source scripts/lib/pidfile.sh
-mkdir -p /run/aio
-pid_forget_stale /run/aio   # pid files from an earlier boot may name strangers now
+source scripts/lib/pidfile.sh   # pid_live: a pid file from an earlier boot may name a stranger now
 main_pid_file=/run/aio/kuryr-docker.pid
 main_was_running=0
 main_root=$PWD

@@ -130,8 +130,12 @@ async function stopMainJobDaemon(): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   // a pid file can outlive its process (aio.sh drops those it finds): never signal a process that is not ours
+  const forget = () => {
+    // with its identity file (scripts/lib/pidfile.sh)
+    for (const f of [pidFile, `${pidFile}.id`]) rmSync(f, { force: true });
+  };
   if (!isKuryrProcess(pid)) {
-    rmSync(pidFile, { force: true });
+    forget();
     return;
   }
   try {
@@ -139,7 +143,7 @@ async function stopMainJobDaemon(): Promise<void> {
   } catch {
     // already gone
   }
-  rmSync(pidFile, { force: true });
+  forget();
   await waitFor('the main job daemon to exit', async () => {
     try {
       process.kill(pid, 0);
